@@ -1,0 +1,72 @@
+/**
+ * The service catalog: what each service of the platform is, declared once. The config schema takes
+ * its defaults from here; networks, volumes, routes, scrape jobs and outputs are derived from it.
+ * Adding a service starts with an entry here (see the README, "Adding a service").
+ */
+
+export const TIERS = ["edge", "app", "data", "monitoring"] as const;
+export type Tier = (typeof TIERS)[number];
+
+export interface CatalogEntry {
+  /** The tier the service belongs to (labels, grouping). */
+  readonly tier: Tier;
+  /** The tier networks the service joins; the first is its primary network. */
+  readonly networks: readonly Tier[];
+  /** The port the service listens on inside its containers. */
+  readonly port: number;
+  /** Where the service keeps state; it gets a named volume there and runs exactly one replica. */
+  readonly dataPath?: string;
+  /** Where Prometheus scrapes it, if it exposes metrics itself. */
+  readonly metrics?: { readonly port: number; readonly path: string };
+  /** Public path prefixes that nginx routes to it. */
+  readonly routes?: readonly string[];
+  /** Defaults for its config block (`services.<name>`). */
+  readonly defaults: {
+    /** A pinned image reference (a tag other than `latest`, or a digest). */
+    readonly image: string;
+    /** `uid:gid` the image's own non-root user has. */
+    readonly user: string;
+    readonly cpus: number;
+    readonly memoryMb: number;
+    readonly pidsLimit: number;
+  };
+}
+
+export const CATALOG = {
+  postgres: {
+    tier: "data",
+    networks: ["data"],
+    port: 5432,
+    dataPath: "/var/lib/postgresql/data",
+    // postgres:15-alpine creates the `postgres` user as 70:70 and owns PGDATA with it, so a new
+    // named volume is initialised with that owner and the server can start without root.
+    defaults: {
+      image: "postgres:15-alpine",
+      user: "70:70",
+      cpus: 1,
+      memoryMb: 1024,
+      pidsLimit: 200,
+    },
+  },
+  redis: {
+    tier: "data",
+    networks: ["data"],
+    port: 6379,
+    dataPath: "/data",
+    // redis:7-alpine creates the `redis` user as 999:1000 and owns /data with it.
+    defaults: {
+      image: "redis:7-alpine",
+      user: "999:1000",
+      cpus: 0.5,
+      memoryMb: 256,
+      pidsLimit: 64,
+    },
+  },
+} as const satisfies Record<string, CatalogEntry>;
+
+export type ServiceName = keyof typeof CATALOG;
+export const SERVICE_NAMES = Object.keys(CATALOG) as ServiceName[];
+
+export function catalogEntry(name: ServiceName): CatalogEntry {
+  return CATALOG[name];
+}

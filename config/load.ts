@@ -1,0 +1,183 @@
+/**
+ * The only code that reads Pulumi config. It gathers this project's keys, validates them against
+ * the schema and returns one frozen StackConfig, or throws one ConfigError naming every problem.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { ALLOWED_KEYS, RawStackConfig, SecretName, stackConfigSchema } from "./schema";
+
+export interface StackConfig extends Omit<RawStackConfig, "namePrefix" | "secrets"> {
+  readonly project: string;
+  readonly stack: string;
+  /** Prefix of every Docker object's name; defaults to `<project>-<stack>`. */
+  readonly namePrefix: string;
+  /** Credentials given in config, already wrapped as Pulumi secrets. */
+  readonly secrets: Readonly<Partial<Record<SecretName, pulumi.Output<string>>>>;
+}
+
+/** A stack config that failed validation; `problems` holds one line per bad key. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(
+      `Invalid stack config, ${problems.length} problem(s); nothing was created:\n` +
+        problems.map((p) => `  - ${p}`).join("\n"),
+    );
+    this.name = "ConfigError";
+  }
+}
+
+type Path = readonly PropertyKey[];
+
+function pathText(ns: string, path: Path): string {
+  return (
+    ns +
+    ":" +
+    path
+      .map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
+      .join("")
+  );
+}
+
+function valueAt(input: unknown, path: Path): unknown {
+  let here: unknown = input;
+  for (const key of path) {
+    if (here === null || typeof here !== "object") return undefined;
+    here = (here as Record<PropertyKey, unknown>)[key];
+  }
+  return here;
+}
+
+function given(input: unknown, path: Path, required = false): string {
+  if (path[0] === "secrets" && path.length > 1) return "a secret value (not shown)";
+  const value = valueAt(input, path);
+  if (value === undefined) return required ? "nothing" : "nothing (so the default)";
+  const text = JSON.stringify(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j];
+      const cost = a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1;
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + cost);
+      diagonal = above;
+    }
+  }
+  return row[b.length];
+}
+
+/** Wording of zod's built-in checks as "what is allowed". */
+function allowed(iss: z.core.$ZodRawIssue): string | undefined {
+  switch (iss.code) {
+    case "invalid_type":
+      return `${iss.expected === "int" ? "an integer" : `a ${iss.expected}`}${iss.input === undefined ? " (required)" : ""}`;
+    case "too_small":
+      return iss.origin === "string"
+        ? `at least ${iss.minimum} characters`
+        : iss.origin === "array"
+          ? `at least ${iss.minimum} item(s)`
+          : `a number ${iss.inclusive ? ">=" : ">"} ${iss.minimum}`;
+    case "too_big":
+      return iss.origin === "string"
+        ? `at most ${iss.maximum} characters`
+        : iss.origin === "array"
+          ? `at most ${iss.maximum} item(s)`
+          : `a number ${iss.inclusive ? "<=" : "<"} ${iss.maximum}`;
+    case "invalid_value":
+      return `one of ${iss.values.map((v) => JSON.stringify(v)).join(", ")}`;
+    case "invalid_format":
+      return `a valid ${iss.format}`;
+    default:
+      return undefined;
+  }
+}
+
+function describeIssue(ns: string, input: unknown, iss: z.core.$ZodIssue): string[] {
+  if (iss.code === "unrecognized_keys") {
+    const keys = iss.message.startsWith(ALLOWED_KEYS)
+      ? iss.message.slice(ALLOWED_KEYS.length).split(", ")
+      : [];
+    return iss.keys.map((key) => {
+      const near = keys.find((k) => editDistance(k, key) <= 2);
+      const hint = near ? ` (did you mean "${near}"?)` : "";
+      return `${pathText(ns, [...iss.path, key])}: given ${given(input, [...iss.path, key])}, an unknown key${hint}; ${iss.message}`;
+    });
+  }
+  const required = iss.code === "invalid_type";
+  return [
+    `${pathText(ns, iss.path)}: given ${given(input, iss.path, required)}; allowed: ${iss.message}`,
+  ];
+}
+
+/**
+ * Validates raw config values (keys without the project namespace) for a project and stack.
+ * Pure apart from wrapping secrets: usable in tests without mocks.
+ */
+export function parseStackConfig(
+  raw: Readonly<Record<string, unknown>>,
+  project: string,
+  stack: string,
+): StackConfig {
+  const result = stackConfigSchema.safeParse(raw, { error: allowed });
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.flatMap((iss) => describeIssue(project, raw, iss)));
+  }
+  const { namePrefix, secrets, ...rest } = result.data;
+  const wrapped: Partial<Record<SecretName, pulumi.Output<string>>> = {};
+  for (const [name, value] of Object.entries(secrets) as [SecretName, string | undefined][]) {
+    if (value !== undefined) wrapped[name] = pulumi.secret(value);
+  }
+  return deepFreeze({
+    ...rest,
+    project,
+    stack,
+    namePrefix: namePrefix ?? defaultNamePrefix(project, stack),
+    secrets: wrapped,
+  });
+}
+
+/** `<project>-<stack>` made safe for Docker object names. */
+export function defaultNamePrefix(project: string, stack: string): string {
+  const prefix = `${project}-${stack}`
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]+/g, "-")
+    .replace(/^[^a-z0-9]+/, "");
+  return prefix.slice(0, 40);
+}
+
+/** Reads this project's config keys from the Pulumi engine and validates them. */
+export function loadConfig(): StackConfig {
+  const project = pulumi.getProject();
+  const stack = pulumi.getStack();
+  const raw: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [fullKey, text] of Object.entries(pulumi.runtime.allConfig())) {
+    if (!fullKey.startsWith(`${project}:`)) continue;
+    const key = fullKey.slice(project.length + 1);
+    if (/^\s*[[{]/.test(text)) {
+      try {
+        raw[key] = JSON.parse(text) as unknown;
+      } catch {
+        problems.push(
+          `${fullKey}: given text that is not valid JSON; allowed: a YAML object or list`,
+        );
+      }
+    } else {
+      raw[key] = text;
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return parseStackConfig(raw, project, stack);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !pulumi.Output.isInstance(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

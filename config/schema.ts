@@ -1,0 +1,346 @@
+/**
+ * The stack config schema: every key a stack file may set, its default and what it allows.
+ * Pure (no Pulumi): config/load.ts feeds it the raw values and turns its issues into one error.
+ * Every object is strict, so a misspelled key is an error rather than a silently ignored value.
+ */
+import { z } from "zod";
+import { CATALOG, CatalogEntry, SERVICE_NAMES, ServiceName, TIERS, Tier } from "./catalog";
+import { cpusRoundTrips } from "./dockerValues";
+import { contains, formatIpv4, overlaps, parseCidr, parseIpv4 } from "./net";
+
+/** Prefix of the message a strict object gives for an unknown key; load.ts reads the list back. */
+export const ALLOWED_KEYS = "allowed keys: ";
+
+function strict<T extends z.core.$ZodLooseShape>(shape: T) {
+  const allowed = Object.keys(shape).join(", ");
+  return z.strictObject(shape, {
+    error: (iss) => (iss.code === "unrecognized_keys" ? ALLOWED_KEYS + allowed : undefined),
+  });
+}
+
+const DNS_NAME =
+  /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+const NAME_PREFIX = /^[a-z0-9][a-z0-9_.-]{0,39}$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Env names that carry credentials: those go through `secrets` and files, never env. */
+const SECRET_ENV_NAME = /(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|API_KEY|CREDENTIAL)/i;
+const IMAGE_REPO = /^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
+const REGISTRY_HOST = /^[a-zA-Z0-9.-]+(:\d+)?$/;
+const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+/** The smallest memory limit accepted: below it no platform service starts reliably. */
+export const MEMORY_FLOOR_MB = 32;
+export const MAX_REPLICAS = 20;
+
+/** True when `ref` names one image for good: `repo:tag` with a tag other than `latest`, or a digest. */
+export function isPinnedImage(ref: string): boolean {
+  const at = ref.indexOf("@");
+  const name = at >= 0 ? ref.slice(0, at) : ref;
+  const digest = at >= 0 ? ref.slice(at + 1) : undefined;
+  const slash = name.lastIndexOf("/");
+  const colon = name.lastIndexOf(":");
+  const hasTag = colon > slash;
+  const path = hasTag ? name.slice(0, colon) : name;
+  const tag = hasTag ? name.slice(colon + 1) : undefined;
+  const first = path.split("/")[0];
+  const hasRegistry =
+    path.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost");
+  const repo = hasRegistry ? path.slice(first.length + 1) : path;
+  if (hasRegistry && !REGISTRY_HOST.test(first)) return false;
+  if (!IMAGE_REPO.test(repo)) return false;
+  if (tag !== undefined && !IMAGE_TAG.test(tag)) return false;
+  if (digest !== undefined) return DIGEST.test(digest);
+  return tag !== undefined && tag !== "latest";
+}
+
+const port = z.int().min(1).max(65535);
+
+const imageSchema = strict({
+  ref: z
+    .string()
+    .refine(isPinnedImage, {
+      error:
+        "a pinned image reference: repository:tag (a tag other than latest) or repository@sha256:<64 hex>",
+    })
+    .optional(),
+  build: strict({
+    context: z.string().min(1),
+    dockerfile: z.string().min(1).optional(),
+    args: z.record(z.string().regex(ENV_NAME), z.string()).optional(),
+    target: z.string().min(1).optional(),
+  }).optional(),
+}).superRefine((image, ctx) => {
+  if ((image.ref === undefined) === (image.build === undefined)) {
+    ctx.addIssue({
+      code: "custom",
+      message:
+        "exactly one of `ref` (a pinned remote image) or `build` (context, dockerfile, args, target)",
+    });
+  }
+});
+
+const envSchema = z.record(z.string(), z.string()).superRefine((env, ctx) => {
+  for (const key of Object.keys(env)) {
+    if (!ENV_NAME.test(key)) {
+      ctx.addIssue({ code: "custom", path: [key], message: "a name of letters, digits and _" });
+    } else if (SECRET_ENV_NAME.test(key)) {
+      ctx.addIssue({
+        code: "custom",
+        path: [key],
+        message:
+          "no credentials in env: set them under vpn-enterprise:secrets (with --secret); services read them as files",
+      });
+    }
+  }
+});
+
+const publishSchema = strict({
+  hostIp: z
+    .string()
+    .refine((ip) => parseIpv4(ip) !== undefined, { error: "an IPv4 address such as 127.0.0.1" })
+    .default("127.0.0.1"),
+  host: port,
+  container: port.optional(),
+  protocol: z.enum(["tcp", "udp"]).default("tcp"),
+});
+
+const userSchema = z
+  .string()
+  .refine((u) => /^\d+(:\d+)?$/.test(u) && !u.startsWith("0:") && u !== "0", {
+    error: "a numeric non-root uid or uid:gid, such as 1001:1001",
+  });
+
+/** How a stateful service's volume survives Pulumi: both on by default, so data loss is opt-in. */
+const dataProtectionSchema = strict({
+  protect: z.boolean().default(true),
+  retainOnDelete: z.boolean().default(true),
+});
+
+function serviceShape(entry: CatalogEntry) {
+  const d = entry.defaults;
+  const stateful = entry.dataPath !== undefined;
+  const resources = strict({
+    cpus: z
+      .number()
+      .positive()
+      .max(64)
+      .refine(cpusRoundTrips, {
+        error:
+          "a CPU count the Docker provider keeps exactly (e.g. 0.25, 0.5, 1, 1.5); it rounds this one",
+      })
+      .default(d.cpus),
+    memoryMb: z.int().min(MEMORY_FLOOR_MB).max(1048576).default(d.memoryMb),
+    memoryReservationMb: z.int().min(MEMORY_FLOOR_MB).optional(),
+    pidsLimit: z.int().min(16).max(65536).default(d.pidsLimit),
+  });
+  return {
+    enabled: z.boolean().default(true),
+    image: imageSchema.prefault({ ref: d.image }),
+    replicas: stateful
+      ? z
+          .int()
+          .min(1)
+          .max(1, { error: "exactly 1: the service keeps its state in one volume" })
+          .default(1)
+      : z.int().min(1).max(MAX_REPLICAS).default(1),
+    resources: resources.prefault({}),
+    user: userSchema.default(d.user),
+    env: envSchema.default({}),
+    ports: z.array(publishSchema).default([]),
+  };
+}
+
+type ServiceShape = ReturnType<typeof serviceShape>;
+
+function checkService(svc: z.output<z.ZodObject<ServiceShape>>, ctx: z.RefinementCtx): void {
+  const r = svc.resources;
+  if (r.memoryReservationMb !== undefined && r.memoryReservationMb >= r.memoryMb) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["resources", "memoryReservationMb"],
+      message: `less than resources.memoryMb (${r.memoryMb})`,
+    });
+  }
+  if (svc.replicas > 1 && svc.ports.length > 0) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["ports"],
+      message: `no published ports with replicas > 1 (${svc.replicas} containers cannot bind one host port)`,
+    });
+  }
+}
+
+function statelessService(entry: CatalogEntry) {
+  return strict(serviceShape(entry)).superRefine(checkService);
+}
+
+function statefulService(entry: CatalogEntry) {
+  return strict({
+    ...serviceShape(entry),
+    dataProtection: dataProtectionSchema.prefault({}),
+  }).superRefine(checkService);
+}
+
+type Catalog = typeof CATALOG;
+type ServiceSchema<K extends ServiceName> = Catalog[K] extends { dataPath: string }
+  ? ReturnType<typeof statefulService>
+  : ReturnType<typeof statelessService>;
+
+const NETWORK_DEFAULTS: Record<Tier, { subnet: string; internal: boolean }> = {
+  // The guide's single network; it stays the default for the main (app) tier.
+  app: { subnet: "172.20.0.0/16", internal: false },
+  edge: { subnet: "172.21.0.0/24", internal: false },
+  // Internal: no route out of the host, and no published ports either (Docker ignores them there).
+  data: { subnet: "172.21.1.0/24", internal: true },
+  monitoring: { subnet: "172.21.2.0/24", internal: false },
+};
+
+function networkSchema(tier: Tier) {
+  const d = NETWORK_DEFAULTS[tier];
+  return strict({
+    subnet: z
+      .string()
+      .refine(
+        (s) => {
+          const c = parseCidr(s);
+          return c !== undefined && c.base === c.first && c.prefix >= 8 && c.prefix <= 28;
+        },
+        {
+          error:
+            "an IPv4 network in CIDR form, host bits zero, prefix /8 to /28 (e.g. 172.20.0.0/16)",
+        },
+      )
+      .default(d.subnet),
+    gateway: z
+      .string()
+      .refine((ip) => parseIpv4(ip) !== undefined, { error: "an IPv4 address inside the subnet" })
+      .optional(),
+    internal: z.boolean().default(d.internal),
+  }).prefault({});
+}
+
+const networksSchema = strict(
+  Object.fromEntries(TIERS.map((t) => [t, networkSchema(t)])) as Record<
+    Tier,
+    ReturnType<typeof networkSchema>
+  >,
+).prefault({});
+
+const servicesSchema = strict(
+  Object.fromEntries(
+    SERVICE_NAMES.map((n) => {
+      const entry: CatalogEntry = CATALOG[n];
+      return [n, (entry.dataPath ? statefulService(entry) : statelessService(entry)).prefault({})];
+    }),
+  ) as { [K in ServiceName]: z.ZodPrefault<ServiceSchema<K>> },
+).prefault({});
+
+const secretValue = z.string().min(16).max(512);
+/** Overrides for the generated credentials; set them with `pulumi config set --secret --path`. */
+export const SECRET_NAMES = [
+  "postgresPassword",
+  "redisPassword",
+  "grafanaAdminPassword",
+  "n8nEncryptionKey",
+  "apiJwtSecret",
+  "apiServiceKey",
+] as const;
+export type SecretName = (typeof SECRET_NAMES)[number];
+
+const secretsSchema = strict(
+  Object.fromEntries(SECRET_NAMES.map((n) => [n, secretValue.optional()])) as Record<
+    SecretName,
+    z.ZodOptional<typeof secretValue>
+  >,
+).prefault({});
+
+export const stackConfigSchema = strict({
+  namePrefix: z
+    .string()
+    .regex(NAME_PREFIX, {
+      error:
+        "lower-case letters, digits, '.', '_' or '-', starting with a letter or digit, at most 40 characters",
+    })
+    .optional(),
+  domain: z
+    .string({
+      error: (iss) =>
+        iss.input === undefined
+          ? "a lower-case DNS name such as vpn.example.com (required)"
+          : undefined,
+    })
+    .regex(DNS_NAME, { error: "a lower-case DNS name such as vpn.example.com" }),
+  networks: networksSchema,
+  services: servicesSchema,
+  secrets: secretsSchema,
+}).superRefine((cfg, ctx) => {
+  checkSubnets(cfg.networks, ctx);
+  checkPorts(cfg, ctx);
+});
+
+export type RawStackConfig = z.output<typeof stackConfigSchema>;
+export type NetworksConfig = RawStackConfig["networks"];
+export type NetworkConfig = NetworksConfig[Tier];
+export type ServiceConfig = z.output<z.ZodObject<ServiceShape>>;
+export type ImageConfig = ServiceConfig["image"];
+export type ResourcesConfig = ServiceConfig["resources"];
+export type PublishedPort = ServiceConfig["ports"][number];
+export type DataProtection = z.output<typeof dataProtectionSchema>;
+
+function checkSubnets(networks: NetworksConfig, ctx: z.RefinementCtx): void {
+  const parsed = TIERS.map((tier) => ({ tier, cidr: parseCidr(networks[tier].subnet) }));
+  parsed.forEach(({ tier, cidr }, i) => {
+    if (!cidr) return;
+    for (const other of parsed.slice(0, i)) {
+      if (other.cidr && overlaps(cidr, other.cidr)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["networks", tier, "subnet"],
+          message: `a subnet that overlaps no other tier (${networks[tier].subnet} overlaps networks.${other.tier}.subnet ${networks[other.tier].subnet})`,
+        });
+      }
+    }
+    const gw = networks[tier].gateway;
+    const ip = gw === undefined ? undefined : parseIpv4(gw);
+    if (ip !== undefined && !(contains(cidr, ip) && ip !== cidr.first && ip !== cidr.last)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["networks", tier, "gateway"],
+        message: `a host address inside ${formatIpv4(cidr.first)}/${cidr.prefix}`,
+      });
+    }
+  });
+}
+
+function checkPorts(cfg: RawStackConfig, ctx: z.RefinementCtx): void {
+  const published: { where: string; port: PublishedPort }[] = [];
+  for (const name of SERVICE_NAMES) {
+    const svc = cfg.services[name];
+    if (!svc.enabled) continue;
+    const tiers = CATALOG[name].networks;
+    svc.ports.forEach((p, i) => {
+      if (tiers.every((t) => cfg.networks[t].internal)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["services", name, "ports", i],
+          message: `no published port: ${name} is only on internal networks (${tiers.join(", ")}), where Docker publishes nothing; set networks.${tiers[0]}.internal: false (dev only) or remove the port`,
+        });
+      }
+      const clash = published.find(
+        ({ port: q }) =>
+          q.host === p.host &&
+          q.protocol === p.protocol &&
+          (q.hostIp === p.hostIp || q.hostIp === "0.0.0.0" || p.hostIp === "0.0.0.0"),
+      );
+      if (clash) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["services", name, "ports", i, "host"],
+          message: `a host port no other service publishes (${clash.where} already publishes ${clash.port.hostIp}:${clash.port.host}/${clash.port.protocol})`,
+        });
+      }
+      published.push({ where: `services.${name}.ports[${i}]`, port: p });
+    });
+  }
+}
