@@ -6,4 +6,5 @@ module.exports = {
   transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json", isolatedModules: false }] },
   // The program tests register a whole stack under mocks; give them room on a shared 2-core machine.
   testTimeout: 60000,
+  reporters: ["default", "<rootDir>/tests/summaryReporter.js"],
 };

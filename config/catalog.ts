@@ -67,6 +67,10 @@ export const CATALOG = {
 export type ServiceName = keyof typeof CATALOG;
 export const SERVICE_NAMES = Object.keys(CATALOG) as ServiceName[];
 
-export function catalogEntry(name: ServiceName): CatalogEntry {
-  return CATALOG[name];
-}
+/** Services that keep state in a named volume. */
+export type StatefulServiceName = {
+  [K in ServiceName]: (typeof CATALOG)[K] extends { dataPath: string } ? K : never;
+}[ServiceName];
+export const STATEFUL_SERVICES = SERVICE_NAMES.filter(
+  (n): n is StatefulServiceName => (CATALOG[n] as CatalogEntry).dataPath !== undefined,
+);

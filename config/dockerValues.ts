@@ -15,7 +15,7 @@ export function dockerCpus(cpus: number): string {
   const whole = Math.floor(nanos / NANO);
   const frac = String(nanos % NANO).padStart(9, "0");
   const text = `${whole}.${frac}`;
-  if ([...text].filter((c) => c === "0").length === 9) {
+  if (text.replace(/[^0]/g, "").length === 9) {
     const tenths = Math.round(nanos / (NANO / 10));
     return `${Math.floor(tenths / 10)}.${tenths % 10}`;
   }

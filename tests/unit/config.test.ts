@@ -310,7 +310,9 @@ describe("bad configs", () => {
   test.each(BAD)("%s", (_name, raw, key, fragment) => {
     const problems = problemsOf(raw);
     const line = problems.find((p) => p.startsWith(`${ns}${key}:`));
-    expect({ line, problems }).toEqual({ line: expect.stringContaining(fragment), problems });
+    if (line === undefined)
+      throw new Error(`no problem names ${key}; got:\n${problems.join("\n")}`);
+    expect(line).toContain(fragment);
   });
 
   test("every problem is reported at once, in one error", () => {

@@ -1,0 +1,80 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { CATALOG } from "../../config/catalog";
+import { ServiceConfig } from "../../config/schema";
+import { redisHealthcheckCommand, renderRedisConf } from "../../render/redis";
+import { Workload } from "../workload";
+
+const CONF_FILE = "/run/secrets/redis.conf";
+const PASSWORD_FILE = "/run/secrets/redis_password";
+
+export interface RedisArgs {
+  /** Prefix of container names. */
+  readonly namePrefix: string;
+  /** Labels of the stack (project, stack). */
+  readonly labels: Readonly<Record<string, string>>;
+  /** `services.redis` from the stack config. */
+  readonly config: ServiceConfig;
+  /** The data tier network (internal by default). */
+  readonly network: docker.Network;
+  /** The named volume for `/data` (append-only file); it outlives this component. */
+  readonly volume: docker.Volume;
+  /** The password clients must give (a Pulumi secret). */
+  readonly password: pulumi.Input<string>;
+}
+
+/**
+ * Redis with a rendered redis.conf. The guide's `--requirepass $(cat ...)` cannot work: nothing
+ * expands `$(...)` in an exec-form command, so the password goes into the (secret) config file.
+ */
+export class Redis extends pulumi.ComponentResource {
+  public readonly host: pulumi.Output<string>;
+  public readonly port: pulumi.Output<number>;
+  public readonly containerNames: pulumi.Output<string[]>;
+
+  constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("vpn:data:Redis", name, {}, opts);
+    const entry = CATALOG.redis;
+    const conf = pulumi
+      .output(args.password)
+      .apply((password) =>
+        renderRedisConf({ port: entry.port, password, dataDir: entry.dataPath }),
+      );
+    const workload = new Workload(
+      `${name}-server`,
+      {
+        service: "redis",
+        tier: entry.tier,
+        namePrefix: args.namePrefix,
+        labels: args.labels,
+        image: args.config.image,
+        replicas: args.config.replicas,
+        resources: args.config.resources,
+        user: args.config.user,
+        env: args.config.env,
+        command: ["redis-server", CONF_FILE],
+        networks: [args.network],
+        port: entry.port,
+        ports: args.config.ports,
+        // Authenticated: an unauthenticated PING only answers NOAUTH.
+        healthcheck: {
+          test: ["CMD-SHELL", redisHealthcheckCommand(PASSWORD_FILE, entry.port)],
+        },
+        volumes: [{ volume: args.volume, path: entry.dataPath }],
+        secretFiles: [
+          { path: CONF_FILE, content: conf },
+          { path: PASSWORD_FILE, content: args.password },
+        ],
+      },
+      { parent: this },
+    );
+    this.host = workload.host;
+    this.port = workload.port;
+    this.containerNames = workload.containerNames;
+    this.registerOutputs({
+      host: this.host,
+      port: this.port,
+      containerNames: this.containerNames,
+    });
+  }
+}

@@ -1,0 +1,28 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { DataProtection } from "../config/schema";
+import { dockerLabels } from "./labels";
+
+/**
+ * A stateful service's named volume. Protected and retained on delete unless the stack's config
+ * opts out, so neither `pulumi destroy` nor a refactor can delete the data by accident.
+ */
+export function serviceVolume(
+  name: string,
+  args: {
+    readonly dockerName: string;
+    readonly labels: Readonly<Record<string, string>>;
+    readonly protection: DataProtection;
+  },
+  parent: pulumi.Resource,
+): docker.Volume {
+  return new docker.Volume(
+    name,
+    { name: args.dockerName, labels: dockerLabels(args.labels) },
+    {
+      parent,
+      protect: args.protection.protect,
+      retainOnDelete: args.protection.retainOnDelete,
+    },
+  );
+}

@@ -1,0 +1,18 @@
+import { loadConfig } from "./config/load";
+import { Platform } from "./components/platform";
+
+const config = loadConfig();
+const platform = new Platform("vpn", { config });
+
+/** Bumped on any breaking change to the outputs below; consumers should check it. */
+export const outputsVersion = 1;
+export const namePrefix = config.namePrefix;
+export const domain = config.domain;
+/** Docker network name per tier (edge, app, data, monitoring). */
+export const networks = platform.networks.names;
+/** Docker volume name per stateful service. */
+export const volumes = platform.volumeNames;
+/** Per enabled service: network alias (host), port, container names. */
+export const services = platform.services;
+/** Secret: passwords operators need (postgres, redis, grafana admin). */
+export const credentials = platform.credentials;

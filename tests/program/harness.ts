@@ -1,0 +1,153 @@
+/**
+ * Runs the whole program (index.ts) under Pulumi mocks, with a stack's config as the CLI would pass
+ * it, and records every resource with its inputs and options.
+ */
+import type * as pulumiType from "@pulumi/pulumi";
+import { PROJECT } from "../stackFiles";
+
+/** The marker Pulumi's RPC layer wraps secret values in. */
+export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+export const SIG_KEY = "4dabf18193072939515e22adb298388d";
+
+export interface RecordedResource {
+  readonly type: string;
+  readonly name: string;
+  readonly inputs: Record<string, unknown>;
+  readonly protect: boolean;
+  readonly retainOnDelete: boolean;
+  readonly deleteBeforeReplace: boolean;
+  readonly replaceOnChanges: string[];
+  readonly dependencies: string[];
+  readonly parent: string;
+}
+
+export interface ExportedValue {
+  readonly value: unknown;
+  readonly secret: boolean;
+}
+
+export interface ProgramRun {
+  readonly resources: RecordedResource[];
+  readonly outputs: Record<string, ExportedValue>;
+  /** The values the mocks handed out as generated passwords. */
+  readonly generatedSecrets: string[];
+  readonly error?: Error;
+}
+
+interface MonitorRequest {
+  getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
+  getType(): string;
+  getName(): string;
+  getProtect(): boolean;
+  getRetainondelete(): boolean;
+  getDeletebeforereplace(): boolean;
+  getReplaceonchangesList(): string[];
+  getDependenciesList(): string[];
+  getParent(): string;
+}
+type Register = (req: MonitorRequest, cb: (...a: unknown[]) => void) => Promise<void>;
+
+export function isSecretValue(v: unknown): v is { value: unknown } {
+  return (
+    typeof v === "object" && v !== null && (v as Record<string, unknown>)[SIG_KEY] === SECRET_SIG
+  );
+}
+
+/** The value with secret wrappers removed. */
+export function reveal(v: unknown): unknown {
+  if (isSecretValue(v)) return reveal(v.value);
+  if (Array.isArray(v)) return v.map(reveal);
+  if (typeof v === "object" && v !== null) {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, reveal(x)]));
+  }
+  return v;
+}
+
+// Each run loads a fresh copy of the Pulumi SDK, which adds its own process exit listeners.
+process.setMaxListeners(50);
+
+export async function runProgram(
+  config: Record<string, string>,
+  stack: string,
+  options: { preview?: boolean } = {},
+): Promise<ProgramRun> {
+  const inputs = new Map<string, Record<string, unknown>>();
+  const opts = new Map<string, Omit<RecordedResource, "inputs">>();
+  const generatedSecrets: string[] = [];
+  let pulumi!: typeof pulumiType;
+  let settings!: typeof import("@pulumi/pulumi/runtime/settings");
+  let program: Record<string, unknown> = {};
+  let error: Error | undefined;
+
+  // isolateModules needs synchronous requires: each run gets a fresh SDK, mocks and program.
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  jest.isolateModules(() => {
+    pulumi = require("@pulumi/pulumi") as typeof pulumiType;
+    settings = require("@pulumi/pulumi/runtime/settings") as typeof settings;
+    void pulumi.runtime.setMocks(
+      {
+        newResource(args) {
+          const state: Record<string, unknown> = { ...(args.inputs as Record<string, unknown>) };
+          if (args.type === "random:index/randomPassword:RandomPassword") {
+            const value = `GENERATED${generatedSecrets.length}x${args.name.replace(/\W/g, "")}`;
+            generatedSecrets.push(value);
+            state.result = value;
+          }
+          if (args.type === "docker:index/remoteImage:RemoteImage") {
+            state.imageId = `sha256:mock-${String(state.name)}`;
+          }
+          if (args.type === "docker:index/image:Image") {
+            state.repoDigest = `sha256:mock-build-${String(state.imageName)}`;
+          }
+          return { id: `${args.name}-id`, state };
+        },
+        call: (args) => args.inputs as Record<string, unknown>,
+      },
+      PROJECT,
+      stack,
+      options.preview ?? false,
+    );
+    const monitor = settings.getMonitor() as unknown as { registerResource: Register };
+    const original = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, cb) => {
+      // The request as serialised for the engine: nested secrets stay where they are (the mocks'
+      // own deserialisation lifts a secret to the top of the property that holds it).
+      inputs.set(`${req.getType()}::${req.getName()}`, req.getObject()?.toJavaScript() ?? {});
+      opts.set(`${req.getType()}::${req.getName()}`, {
+        type: req.getType(),
+        name: req.getName(),
+        protect: req.getProtect(),
+        retainOnDelete: req.getRetainondelete(),
+        deleteBeforeReplace: req.getDeletebeforereplace(),
+        replaceOnChanges: req.getReplaceonchangesList(),
+        dependencies: req.getDependenciesList(),
+        parent: req.getParent(),
+      });
+      return original(req, cb);
+    };
+    pulumi.runtime.setAllConfig(config);
+    try {
+      program = require("../../index") as Record<string, unknown>;
+    } catch (e) {
+      error = e as Error;
+    }
+  });
+  /* eslint-enable @typescript-eslint/no-require-imports */
+
+  const outputs: Record<string, ExportedValue> = {};
+  for (const [key, value] of Object.entries(program)) {
+    if (pulumi.Output.isInstance(value)) {
+      const resolved = await new Promise<unknown>((resolve) => value.apply(resolve));
+      outputs[key] = { value: resolved, secret: await pulumi.isSecret(value) };
+    } else {
+      outputs[key] = { value, secret: false };
+    }
+  }
+  await settings.disconnect();
+
+  const resources = [...opts.entries()].map(([key, o]) => ({
+    ...o,
+    inputs: inputs.get(key) ?? {},
+  }));
+  return { resources, outputs, generatedSecrets, error };
+}

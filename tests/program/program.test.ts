@@ -1,0 +1,340 @@
+import { ConfigError } from "../../config/load";
+import { PROJECT, STACKS, StackName, cliConfig } from "../stackFiles";
+import { ProgramRun, RecordedResource, isSecretValue, reveal, runProgram } from "./harness";
+
+const CONTAINER = "docker:index/container:Container";
+const VOLUME = "docker:index/volume:Volume";
+const NETWORK = "docker:index/network:Network";
+const RANDOM = "random:index/randomPassword:RandomPassword";
+
+type Obj = Record<string, unknown>;
+const of = (run: ProgramRun, type: string) => run.resources.filter((r) => r.type === type);
+const labelsOf = (r: RecordedResource) =>
+  Object.fromEntries(
+    (r.inputs.labels as { label: string; value: string }[]).map((l) => [l.label, l.value]),
+  );
+
+const runs = new Map<StackName, ProgramRun>();
+beforeAll(async () => {
+  for (const stack of STACKS) runs.set(stack, await runProgram(cliConfig(stack), stack));
+});
+const run = (stack: StackName): ProgramRun => {
+  const r = runs.get(stack);
+  if (!r) throw new Error(`no run for ${stack}`);
+  if (r.error) throw r.error;
+  return r;
+};
+
+describe.each(STACKS)("the %s stack under mocks", (stack) => {
+  test("registers networks, volumes, credentials and the data services", () => {
+    const r = run(stack);
+    expect(
+      of(r, NETWORK)
+        .map((n) => n.inputs.name)
+        .sort(),
+    ).toEqual(["app", "data", "edge", "monitoring"].map((t) => `vpn-enterprise-${stack}-${t}`));
+    expect(
+      of(r, VOLUME)
+        .map((v) => v.inputs.name)
+        .sort(),
+    ).toEqual([`vpn-enterprise-${stack}-postgres-data`, `vpn-enterprise-${stack}-redis-data`]);
+    expect(of(r, RANDOM)).toHaveLength(6);
+    expect(
+      of(r, CONTAINER)
+        .map((c) => c.inputs.name)
+        .sort(),
+    ).toEqual([`vpn-enterprise-${stack}-postgres-1`, `vpn-enterprise-${stack}-redis-1`]);
+  });
+
+  test("every container gets the Workload's safe defaults", () => {
+    for (const c of of(run(stack), CONTAINER)) {
+      const i = c.inputs;
+      const labels = labelsOf(c);
+      expect(labels).toMatchObject({
+        "vpn-enterprise.project": PROJECT,
+        "vpn-enterprise.stack": stack,
+        "vpn-enterprise.service": expect.stringMatching(/^(postgres|redis)$/) as unknown,
+        "vpn-enterprise.tier": "data",
+      });
+      expect(i.restart).toBe("unless-stopped");
+      expect(i.wait).toBe(true);
+      expect((i.healthcheck as Obj).tests).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^CMD/)]),
+      );
+      expect(i.healthcheck).toMatchObject({ interval: "10s", timeout: "5s", retries: 5 });
+      expect(i.memory).toBeGreaterThanOrEqual(32);
+      expect(i.memorySwap).toBe(i.memory);
+      expect(i.cpus).toMatch(/^\d+\.\d*$/);
+      expect(i.logDriver).toBe("json-file");
+      expect(i.logOpts).toEqual({ "max-size": "10m", "max-file": "3" });
+      expect(i.securityOpts).toEqual(["no-new-privileges:true"]);
+      expect(i.capabilities).toEqual({ drops: ["ALL"], adds: [] });
+      expect(i.readOnly).toBe(true);
+      expect(i.user).toMatch(/^[1-9]\d*:\d+$/);
+      expect(i.image).toMatch(/^sha256:/);
+      expect(i.ulimits).toEqual([
+        { name: "nproc", soft: expect.any(Number) as unknown, hard: expect.any(Number) as unknown },
+      ]);
+      expect(i.networkMode).toBeUndefined();
+      expect(i.networksAdvanced).toEqual([
+        {
+          name: expect.stringMatching(/-data-id$/) as unknown,
+          aliases: [labels["vpn-enterprise.service"]],
+        },
+      ]);
+      expect(c.deleteBeforeReplace).toBe(true);
+      expect(i.privileged).toBeUndefined();
+    }
+  });
+
+  test("no secret value appears in env, labels, commands or healthchecks", () => {
+    const r = run(stack);
+    expect(r.generatedSecrets).toHaveLength(6);
+    for (const c of of(r, CONTAINER)) {
+      const exposed = JSON.stringify([
+        c.inputs.envs,
+        c.inputs.labels,
+        c.inputs.command,
+        c.inputs.entrypoints,
+        c.inputs.healthcheck,
+        c.inputs.name,
+      ]);
+      for (const secret of r.generatedSecrets) expect(exposed).not.toContain(secret);
+    }
+  });
+
+  test("secret files are secret, 0400 and owned by the service's user", () => {
+    const r = run(stack);
+    for (const c of of(r, CONTAINER)) {
+      const uploads = c.inputs.uploads as Obj[];
+      const secretFiles = uploads.filter((u) => u.permissions === "0400");
+      expect(secretFiles.length).toBeGreaterThan(0);
+      for (const u of secretFiles) {
+        expect(isSecretValue(u.content)).toBe(true);
+        expect(`${String(u.owner)}:${String(u.group)}`).toBe(c.inputs.user);
+      }
+      // Every generated secret a container holds is inside a secret wrapper only.
+      const plain = JSON.stringify(uploads.filter((u) => !isSecretValue(u.content)));
+      for (const secret of r.generatedSecrets) expect(plain).not.toContain(secret);
+      // A read-only root takes uploads only on a mount: each upload directory is a volume.
+      const mounted = (c.inputs.volumes as Obj[]).map((v) => v.containerPath as string);
+      for (const u of uploads) {
+        const file = u.file as string;
+        expect(mounted.some((m) => file.startsWith(`${m}/`))).toBe(true);
+      }
+    }
+  });
+
+  test("the postgres password reaches postgres as a file, never as env", () => {
+    const pg = of(run(stack), CONTAINER).find(
+      (c) => labelsOf(c)["vpn-enterprise.service"] === "postgres",
+    );
+    const envs = pg?.inputs.envs as string[];
+    expect(envs).toContain("POSTGRES_PASSWORD_FILE=/run/secrets/postgres_password");
+    expect(envs.some((e) => e.startsWith("POSTGRES_PASSWORD="))).toBe(false);
+    const file = (pg?.inputs.uploads as Obj[]).find(
+      (u) => u.file === "/run/secrets/postgres_password",
+    );
+    expect(run(stack).generatedSecrets).toContain(reveal(file?.content));
+  });
+
+  test("credentials are exported as a secret, the rest of the contract in the clear", () => {
+    const { outputs, generatedSecrets } = run(stack);
+    expect(Object.keys(outputs).sort()).toEqual(
+      [
+        "credentials",
+        "domain",
+        "namePrefix",
+        "networks",
+        "outputsVersion",
+        "services",
+        "volumes",
+      ].sort(),
+    );
+    expect(outputs.credentials.secret).toBe(true);
+    expect(
+      Object.values(outputs.credentials.value as Obj).every((v) =>
+        generatedSecrets.includes(v as string),
+      ),
+    ).toBe(true);
+    for (const key of ["networks", "volumes", "services", "namePrefix"]) {
+      expect(outputs[key].secret).toBe(false);
+      for (const s of generatedSecrets) expect(JSON.stringify(outputs[key].value)).not.toContain(s);
+    }
+    expect(outputs.outputsVersion.value).toBe(1);
+    expect(outputs.services.value).toEqual({
+      postgres: {
+        host: "postgres",
+        port: 5432,
+        containerNames: [`vpn-enterprise-${stack}-postgres-1`],
+      },
+      redis: { host: "redis", port: 6379, containerNames: [`vpn-enterprise-${stack}-redis-1`] },
+    });
+  });
+
+  test("networks: one per tier with subnet and gateway, names from the prefix", () => {
+    for (const n of of(run(stack), NETWORK)) {
+      const ipam = n.inputs.ipamConfigs as Obj[];
+      expect(ipam).toHaveLength(1);
+      expect(ipam[0].subnet).toMatch(/^172\.\d+\.\d+\.0\/\d+$/);
+      expect(ipam[0].gateway).toMatch(/\.1$/);
+      expect(n.deleteBeforeReplace).toBe(true);
+    }
+  });
+});
+
+describe("what differs between stacks", () => {
+  test("prod: data volumes protected and retained, nothing published, data network internal", () => {
+    const r = run("prod");
+    for (const v of of(r, VOLUME)) expect([v.protect, v.retainOnDelete]).toEqual([true, true]);
+    for (const c of of(r, CONTAINER)) expect(c.inputs.ports).toEqual([]);
+    const data = of(r, NETWORK).find((n) => n.inputs.name === "vpn-enterprise-prod-data");
+    expect(data?.inputs.internal).toBe(true);
+  });
+
+  test("dev: volumes unprotected and the data ports on loopback, as its yaml says", () => {
+    const r = run("dev");
+    for (const v of of(r, VOLUME)) expect([v.protect, v.retainOnDelete]).toEqual([false, false]);
+    const ports = of(r, CONTAINER).flatMap((c) => c.inputs.ports as Obj[]);
+    expect(ports).toEqual(
+      expect.arrayContaining([
+        { internal: 5432, external: 5432, ip: "127.0.0.1", protocol: "tcp" },
+        { internal: 6379, external: 6379, ip: "127.0.0.1", protocol: "tcp" },
+      ]),
+    );
+    expect(ports).toHaveLength(2);
+  });
+
+  test("dev and prod differ only in what their yaml sets", () => {
+    const normalise = (r: ProgramRun, stack: string) =>
+      new Map(
+        r.resources.map((x) => [
+          `${x.type}::${x.name}`,
+          JSON.parse(
+            JSON.stringify({ ...x, inputs: x.inputs })
+              .replaceAll(`vpn-enterprise-${stack}`, "PREFIX")
+              .replaceAll(`urn:pulumi:${stack}::`, "urn:pulumi:STACK::")
+              .replaceAll(`"${stack}"`, '"STACK"'),
+          ) as Obj,
+        ]),
+      );
+    const dev = normalise(run("dev"), "dev");
+    const prod = normalise(run("prod"), "prod");
+    expect([...dev.keys()].sort()).toEqual([...prod.keys()].sort());
+    const differing = new Set<string>();
+    const walk = (a: unknown, b: unknown, path: string) => {
+      if (JSON.stringify(a) === JSON.stringify(b)) return;
+      if (typeof a === "object" && a && typeof b === "object" && b && !Array.isArray(a)) {
+        for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+          walk((a as Obj)[k], (b as Obj)[k], `${path}.${k}`);
+        }
+      } else differing.add(path);
+    };
+    for (const [key, d] of dev) walk(d, prod.get(key), key.split("::")[0]);
+    expect([...differing].sort()).toEqual(
+      [
+        // networks: subnets per tier, and the dev data network is not internal
+        `${NETWORK}.inputs.ipamConfigs`,
+        `${NETWORK}.inputs.internal`,
+        // resources and published ports per service
+        `${CONTAINER}.inputs.cpus`,
+        `${CONTAINER}.inputs.memory`,
+        `${CONTAINER}.inputs.memorySwap`,
+        `${CONTAINER}.inputs.memoryReservation`,
+        `${CONTAINER}.inputs.ports`,
+        // data protection
+        `${VOLUME}.protect`,
+        `${VOLUME}.retainOnDelete`,
+      ].sort(),
+    );
+  });
+});
+
+describe("config given to the program", () => {
+  test("a bad config registers nothing and fails with one ConfigError naming every key", async () => {
+    const config = {
+      ...cliConfig("prod"),
+      [`${PROJECT}:services`]: JSON.stringify({
+        redis: { replicas: 0 },
+        postgres: { resoures: {} },
+      }),
+      [`${PROJECT}:networks`]: JSON.stringify({ app: { subnet: "172.20.0.0/33" } }),
+    };
+    const r = await runProgram(config, "prod");
+    expect(r.error).toBeInstanceOf(Error);
+    expect(r.error?.name).toBe(ConfigError.name);
+    expect(r.error?.message).toContain(`${PROJECT}:services.redis.replicas: given 0`);
+    expect(r.error?.message).toContain(
+      `${PROJECT}:services.postgres.resoures: given {}, an unknown key (did you mean "resources"?)`,
+    );
+    expect(r.error?.message).toContain(`${PROJECT}:networks.app.subnet: given "172.20.0.0/33"`);
+    expect(r.resources).toEqual([]);
+  });
+
+  test("config that is not JSON where an object belongs is refused before anything is created", async () => {
+    const r = await runProgram(
+      { ...cliConfig("prod"), [`${PROJECT}:services`]: "{not json" },
+      "prod",
+    );
+    expect(r.error?.message).toContain(`${PROJECT}:services: given text that is not valid JSON`);
+    expect(r.resources).toEqual([]);
+  });
+
+  test("a credential given in config replaces the generated one and stays secret", async () => {
+    const override = "given-by-operator-0123456789";
+    const r = await runProgram(
+      {
+        ...cliConfig("dev"),
+        [`${PROJECT}:secrets`]: JSON.stringify({ postgresPassword: override }),
+      },
+      "dev",
+    );
+    if (r.error) throw r.error;
+    expect(of(r, RANDOM).map((x) => x.name)).not.toContain("vpn-secrets-postgresPassword");
+    expect(of(r, RANDOM)).toHaveLength(5);
+    const everythingPlain = JSON.stringify(
+      r.resources.map((x) => ({ ...x, inputs: stripSecrets(x.inputs) })),
+    );
+    expect(everythingPlain).not.toContain(override);
+    const pg = of(r, CONTAINER).find((c) => c.name === "vpn-postgres-server-1");
+    expect(JSON.stringify(reveal(pg?.inputs.uploads))).toContain(override);
+    expect(r.outputs.credentials.secret).toBe(true);
+  });
+
+  test("a disabled service loses its containers but keeps its volume", async () => {
+    const services = {
+      ...(JSON.parse(cliConfig("dev")[`${PROJECT}:services`]) as Obj),
+      redis: { enabled: false },
+    };
+    const r = await runProgram(
+      { ...cliConfig("dev"), [`${PROJECT}:services`]: JSON.stringify(services) },
+      "dev",
+    );
+    if (r.error) throw r.error;
+    expect(of(r, CONTAINER).map((c) => c.inputs.name)).toEqual(["vpn-enterprise-dev-postgres-1"]);
+    expect(of(r, VOLUME).map((v) => v.inputs.name)).toContain("vpn-enterprise-dev-redis-data");
+    expect(Object.keys(r.outputs.services.value as Obj)).toEqual(["postgres"]);
+  });
+
+  test("the name prefix from config names every Docker object", async () => {
+    const r = await runProgram({ ...cliConfig("dev"), [`${PROJECT}:namePrefix`]: "team-a" }, "dev");
+    if (r.error) throw r.error;
+    const names = r.resources.filter(
+      (x) =>
+        x.type.startsWith("docker:index/") &&
+        x.inputs.name !== undefined &&
+        x.type !== "docker:index/remoteImage:RemoteImage",
+    );
+    expect(names.length).toBeGreaterThan(0);
+    for (const x of names) expect(x.inputs.name).toMatch(/^team-a-/);
+  });
+});
+
+function stripSecrets(v: unknown): unknown {
+  if (isSecretValue(v)) return "[secret]";
+  if (Array.isArray(v)) return v.map(stripSecrets);
+  if (typeof v === "object" && v !== null) {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, stripSecrets(x)]));
+  }
+  return v;
+}

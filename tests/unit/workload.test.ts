@@ -1,0 +1,62 @@
+import type * as docker from "@pulumi/docker";
+import { WorkloadArgs, validateWorkload } from "../../components/workload";
+
+const base: WorkloadArgs = {
+  service: "api",
+  tier: "app",
+  namePrefix: "p",
+  labels: {},
+  image: { ref: "api:1.0.0" },
+  replicas: 2,
+  resources: { cpus: 1, memoryMb: 512, pidsLimit: 100 },
+  user: "1001:1001",
+  networks: [],
+  port: 3000,
+  healthcheck: { test: ["CMD", "true"] },
+};
+
+describe("validateWorkload", () => {
+  test("accepts a sound workload", () => {
+    expect(() => {
+      validateWorkload(base);
+    }).not.toThrow();
+  });
+
+  test.each<[string, Partial<WorkloadArgs>, string]>([
+    ["zero replicas", { replicas: 0 }, "replicas: given 0"],
+    ["root user", { user: "0:0" }, 'user: given "0:0"'],
+    ["named root", { user: "root" }, 'user: given "root"'],
+    ["empty healthcheck", { healthcheck: { test: [] } }, "healthcheck.test"],
+    ["healthcheck without CMD", { healthcheck: { test: ["curl", "x"] } }, "healthcheck.test"],
+    [
+      "relative file path",
+      { files: [{ path: "etc/app.conf", content: "" }] },
+      "not an absolute path",
+    ],
+    [
+      "one path twice",
+      {
+        files: [{ path: "/etc/a", content: "" }],
+        secretFiles: [{ path: "/etc/a", content: "" }],
+      },
+      "/etc/a given more than once",
+    ],
+    [
+      "capability without prefix",
+      { capAdd: ["NET_BIND_SERVICE"] },
+      "capAdd: given NET_BIND_SERVICE",
+    ],
+    [
+      "scaled with a data volume",
+      { volumes: [{ volume: undefined as unknown as docker.Volume, path: "/data" }] },
+      "1 for a service with a data volume",
+    ],
+  ])("refuses %s", (_name, change, message) => {
+    expect(() => {
+      validateWorkload({ ...base, ...change });
+    }).toThrow(`Workload api: `);
+    expect(() => {
+      validateWorkload({ ...base, ...change });
+    }).toThrow(message);
+  });
+});
