@@ -71,16 +71,14 @@ export class Platform extends pulumi.ComponentResource {
       Object.fromEntries(Object.entries(volumes).map(([s, v]) => [s, v.name])),
     );
 
+    const context = { namePrefix: cfg.namePrefix, labels, networks: this.networks.networks };
     const endpoints: Record<string, pulumi.Output<ServiceEndpoint>> = {};
-    const data = this.networks.networks.data;
     if (cfg.services.postgres.enabled) {
       const postgres = new Postgres(
         `${name}-postgres`,
         {
-          namePrefix: cfg.namePrefix,
-          labels,
+          context,
           config: cfg.services.postgres,
-          network: data,
           volume: volumes.postgres,
           password: this.secrets.values.postgresPassword,
         },
@@ -92,10 +90,8 @@ export class Platform extends pulumi.ComponentResource {
       const redis = new Redis(
         `${name}-redis`,
         {
-          namePrefix: cfg.namePrefix,
-          labels,
+          context,
           config: cfg.services.redis,
-          network: data,
           volume: volumes.redis,
           password: this.secrets.values.redisPassword,
         },

@@ -1,9 +1,9 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { Tier } from "../config/catalog";
+import { CATALOG, CatalogEntry, ServiceName, Tier } from "../config/catalog";
 import { dockerCpus, goDuration } from "../config/dockerValues";
-import { ImageConfig, PublishedPort, ResourcesConfig } from "../config/schema";
+import { ImageConfig, PublishedPort, ResourcesConfig, ServiceConfig } from "../config/schema";
 import { dockerLabels } from "./labels";
 
 /** A file put into every replica before it starts. */
@@ -72,6 +72,42 @@ export interface WorkloadArgs {
   readonly stopGraceSeconds?: number;
   /** Resources the first replica waits for (e.g. a database that must be healthy). */
   readonly dependsOn?: readonly pulumi.Resource[];
+}
+
+/** What the Platform hands every service component. */
+export interface ServiceContext {
+  /** Prefix of Docker object names. */
+  readonly namePrefix: string;
+  /** Labels of the stack (project, stack). */
+  readonly labels: Readonly<Record<string, string>>;
+  /** The tier networks. */
+  readonly networks: Readonly<Record<Tier, docker.Network>>;
+}
+
+/**
+ * The Workload arguments a service takes straight from the catalog and its config block; a
+ * component adds what is its own (env, command, healthcheck, files, volumes).
+ */
+export function workloadFromConfig(
+  service: ServiceName,
+  config: ServiceConfig,
+  ctx: ServiceContext,
+) {
+  const entry: CatalogEntry = CATALOG[service];
+  return {
+    service,
+    tier: entry.tier,
+    namePrefix: ctx.namePrefix,
+    labels: ctx.labels,
+    image: config.image,
+    replicas: config.replicas,
+    resources: config.resources,
+    user: config.user,
+    env: config.env,
+    ports: config.ports,
+    networks: entry.networks.map((tier) => ctx.networks[tier]),
+    port: entry.port,
+  } satisfies Partial<WorkloadArgs>;
 }
 
 const TMPFS_OPTIONS = "rw,noexec,nosuid,size=64m";

@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { CATALOG } from "../../config/catalog";
 import { ServiceConfig } from "../../config/schema";
-import { Workload } from "../workload";
+import { ServiceContext, Workload, workloadFromConfig } from "../workload";
 
 /** Superuser and database the server is initialised with. */
 export const POSTGRES_USER = "vpn_admin";
@@ -10,14 +10,10 @@ export const POSTGRES_DB = "vpn_enterprise";
 const PASSWORD_FILE = "/run/secrets/postgres_password";
 
 export interface PostgresArgs {
-  /** Prefix of container names. */
-  readonly namePrefix: string;
-  /** Labels of the stack (project, stack). */
-  readonly labels: Readonly<Record<string, string>>;
+  /** Prefix, labels and tier networks of the stack. */
+  readonly context: ServiceContext;
   /** `services.postgres` from the stack config. */
   readonly config: ServiceConfig;
-  /** The data tier network (internal by default). */
-  readonly network: docker.Network;
   /** The named volume for PGDATA; it outlives this component. */
   readonly volume: docker.Volume;
   /** Superuser password (a Pulumi secret), handed over as a file. */
@@ -38,14 +34,7 @@ export class Postgres extends pulumi.ComponentResource {
     const workload = new Workload(
       `${name}-server`,
       {
-        service: "postgres",
-        tier: entry.tier,
-        namePrefix: args.namePrefix,
-        labels: args.labels,
-        image: args.config.image,
-        replicas: args.config.replicas,
-        resources: args.config.resources,
-        user: args.config.user,
+        ...workloadFromConfig("postgres", args.config, args.context),
         env: {
           ...args.config.env,
           POSTGRES_USER,
@@ -53,9 +42,6 @@ export class Postgres extends pulumi.ComponentResource {
           POSTGRES_PASSWORD_FILE: PASSWORD_FILE,
           PGDATA: entry.dataPath,
         },
-        networks: [args.network],
-        port: entry.port,
-        ports: args.config.ports,
         // Over TCP: the entrypoint's first-start server listens on the socket only, so a socket
         // check would report ready before the real server is up.
         healthcheck: {

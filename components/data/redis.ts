@@ -3,20 +3,16 @@ import * as pulumi from "@pulumi/pulumi";
 import { CATALOG } from "../../config/catalog";
 import { ServiceConfig } from "../../config/schema";
 import { redisHealthcheckCommand, renderRedisConf } from "../../render/redis";
-import { Workload } from "../workload";
+import { ServiceContext, Workload, workloadFromConfig } from "../workload";
 
 const CONF_FILE = "/run/secrets/redis.conf";
 const PASSWORD_FILE = "/run/secrets/redis_password";
 
 export interface RedisArgs {
-  /** Prefix of container names. */
-  readonly namePrefix: string;
-  /** Labels of the stack (project, stack). */
-  readonly labels: Readonly<Record<string, string>>;
+  /** Prefix, labels and tier networks of the stack. */
+  readonly context: ServiceContext;
   /** `services.redis` from the stack config. */
   readonly config: ServiceConfig;
-  /** The data tier network (internal by default). */
-  readonly network: docker.Network;
   /** The named volume for `/data` (append-only file); it outlives this component. */
   readonly volume: docker.Volume;
   /** The password clients must give (a Pulumi secret). */
@@ -43,19 +39,8 @@ export class Redis extends pulumi.ComponentResource {
     const workload = new Workload(
       `${name}-server`,
       {
-        service: "redis",
-        tier: entry.tier,
-        namePrefix: args.namePrefix,
-        labels: args.labels,
-        image: args.config.image,
-        replicas: args.config.replicas,
-        resources: args.config.resources,
-        user: args.config.user,
-        env: args.config.env,
+        ...workloadFromConfig("redis", args.config, args.context),
         command: ["redis-server", CONF_FILE],
-        networks: [args.network],
-        port: entry.port,
-        ports: args.config.ports,
         // Authenticated: an unauthenticated PING only answers NOAUTH.
         healthcheck: {
           test: ["CMD-SHELL", redisHealthcheckCommand(PASSWORD_FILE, entry.port)],

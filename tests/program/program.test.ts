@@ -1,3 +1,4 @@
+import { CATALOG, SERVICE_NAMES, ServiceName } from "../../config/catalog";
 import { ConfigError } from "../../config/load";
 import { PROJECT, STACKS, StackName, cliConfig } from "../stackFiles";
 import { ProgramRun, RecordedResource, isSecretValue, reveal, runProgram } from "./harness";
@@ -50,12 +51,14 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
     for (const c of of(run(stack), CONTAINER)) {
       const i = c.inputs;
       const labels = labelsOf(c);
+      const service = labels["vpn-enterprise.service"] as ServiceName;
+      expect(SERVICE_NAMES).toContain(service);
       expect(labels).toMatchObject({
         "vpn-enterprise.project": PROJECT,
         "vpn-enterprise.stack": stack,
-        "vpn-enterprise.service": expect.stringMatching(/^(postgres|redis)$/) as unknown,
-        "vpn-enterprise.tier": "data",
+        "vpn-enterprise.tier": CATALOG[service].tier,
       });
+      expect(i.name).toMatch(new RegExp(`^vpn-enterprise-${stack}-${service}-\\d+$`));
       expect(i.restart).toBe("unless-stopped");
       expect(i.wait).toBe(true);
       expect((i.healthcheck as Obj).tests).toEqual(
@@ -76,12 +79,12 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
         { name: "nproc", soft: expect.any(Number) as unknown, hard: expect.any(Number) as unknown },
       ]);
       expect(i.networkMode).toBeUndefined();
-      expect(i.networksAdvanced).toEqual([
-        {
-          name: expect.stringMatching(/-data-id$/) as unknown,
-          aliases: [labels["vpn-enterprise.service"]],
-        },
-      ]);
+      expect(i.networksAdvanced).toEqual(
+        CATALOG[service].networks.map((tier) => ({
+          name: `vpn-networks-${tier}-id`,
+          aliases: [service],
+        })),
+      );
       expect(c.deleteBeforeReplace).toBe(true);
       expect(i.privileged).toBeUndefined();
     }
@@ -105,10 +108,11 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
 
   test("secret files are secret, 0400 and owned by the service's user", () => {
     const r = run(stack);
+    const withSecrets = new Set<string>();
     for (const c of of(r, CONTAINER)) {
-      const uploads = c.inputs.uploads as Obj[];
+      const uploads = (c.inputs.uploads ?? []) as Obj[];
       const secretFiles = uploads.filter((u) => u.permissions === "0400");
-      expect(secretFiles.length).toBeGreaterThan(0);
+      if (secretFiles.length > 0) withSecrets.add(labelsOf(c)["vpn-enterprise.service"]);
       for (const u of secretFiles) {
         expect(isSecretValue(u.content)).toBe(true);
         expect(`${String(u.owner)}:${String(u.group)}`).toBe(c.inputs.user);
@@ -123,6 +127,7 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
         expect(mounted.some((m) => file.startsWith(`${m}/`))).toBe(true);
       }
     }
+    expect([...withSecrets].sort()).toEqual(["postgres", "redis"]);
   });
 
   test("the postgres password reaches postgres as a file, never as env", () => {
