@@ -23,6 +23,9 @@ export function serviceVolume(
       parent,
       protect: args.protection.protect,
       retainOnDelete: args.protection.retainOnDelete,
+      // Docker cannot relabel a volume, so a label change would replace it: an empty volume in
+      // place of the data. Labels are informational; they never justify that.
+      ignoreChanges: ["labels"],
     },
   );
 }

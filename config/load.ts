@@ -15,8 +15,11 @@ export interface StackConfig extends Omit<RawStackConfig, "namePrefix" | "secret
   readonly secrets: Readonly<Partial<Record<SecretName, pulumi.Output<string>>>>;
 }
 
-/** A stack config that failed validation; `problems` holds one line per bad key. */
-export class ConfigError extends Error {
+/**
+ * A stack config that failed validation; `problems` holds one line per bad key. A RunError, so
+ * Pulumi prints the message alone, without a stack trace.
+ */
+export class ConfigError extends pulumi.RunError {
   constructor(readonly problems: readonly string[]) {
     super(
       `Invalid stack config, ${problems.length} problem(s); nothing was created:\n` +
@@ -48,7 +51,7 @@ function valueAt(input: unknown, path: Path): unknown {
 }
 
 function given(input: unknown, path: Path, required = false): string {
-  if (path[0] === "secrets" && path.length > 1) return "a secret value (not shown)";
+  if (path[0] === "secrets") return "a secret value (not shown)";
   const value = valueAt(input, path);
   if (value === undefined) return required ? "nothing" : "nothing (so the default)";
   const text = JSON.stringify(value);

@@ -17,6 +17,7 @@ export interface RecordedResource {
   readonly retainOnDelete: boolean;
   readonly deleteBeforeReplace: boolean;
   readonly replaceOnChanges: string[];
+  readonly ignoreChanges: string[];
   readonly dependencies: string[];
   readonly parent: string;
 }
@@ -42,6 +43,7 @@ interface MonitorRequest {
   getRetainondelete(): boolean;
   getDeletebeforereplace(): boolean;
   getReplaceonchangesList(): string[];
+  getIgnorechangesList(): string[];
   getDependenciesList(): string[];
   getParent(): string;
 }
@@ -69,7 +71,7 @@ process.setMaxListeners(50);
 export async function runProgram(
   config: Record<string, string>,
   stack: string,
-  options: { preview?: boolean } = {},
+  options: { preview?: boolean; program?: string } = {},
 ): Promise<ProgramRun> {
   const inputs = new Map<string, Record<string, unknown>>();
   const opts = new Map<string, Omit<RecordedResource, "inputs">>();
@@ -120,6 +122,7 @@ export async function runProgram(
         retainOnDelete: req.getRetainondelete(),
         deleteBeforeReplace: req.getDeletebeforereplace(),
         replaceOnChanges: req.getReplaceonchangesList(),
+        ignoreChanges: req.getIgnorechangesList(),
         dependencies: req.getDependenciesList(),
         parent: req.getParent(),
       });
@@ -127,7 +130,7 @@ export async function runProgram(
     };
     pulumi.runtime.setAllConfig(config);
     try {
-      program = require("../../index") as Record<string, unknown>;
+      program = require(options.program ?? "../../index") as Record<string, unknown>;
     } catch (e) {
       error = e as Error;
     }

@@ -191,7 +191,10 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
 describe("what differs between stacks", () => {
   test("prod: data volumes protected and retained, nothing published, data network internal", () => {
     const r = run("prod");
-    for (const v of of(r, VOLUME)) expect([v.protect, v.retainOnDelete]).toEqual([true, true]);
+    for (const v of of(r, VOLUME)) {
+      expect([v.protect, v.retainOnDelete]).toEqual([true, true]);
+      expect(v.ignoreChanges).toEqual(["labels"]);
+    }
     for (const c of of(r, CONTAINER)) expect(c.inputs.ports).toEqual([]);
     const data = of(r, NETWORK).find((n) => n.inputs.name === "vpn-enterprise-prod-data");
     expect(data?.inputs.internal).toBe(true);

@@ -331,8 +331,13 @@ describe("bad configs", () => {
     );
   });
 
-  test("a secret value never appears in an error", () => {
-    const problems = problemsOf({ ...base, secrets: { postgresPassword: "hunter2-short" } });
+  test.each([
+    ["too short", { postgresPassword: "hunter2-short" }],
+    ["under an unknown name", { dbPassword: "hunter2-long-enough-value" }],
+    ["as a string instead of an object", "hunter2-in-the-wrong-place"],
+    ["of the wrong type", { redisPassword: ["hunter2-in-a-list"] }],
+  ])("a secret value %s never appears in an error", (_name, secrets) => {
+    const problems = problemsOf({ ...base, secrets });
     expect(problems.join("\n")).not.toContain("hunter2");
     expect(problems.join("\n")).toContain("a secret value (not shown)");
   });
