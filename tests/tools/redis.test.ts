@@ -32,6 +32,7 @@ function cli(port: number, args: string[], password?: string): string {
   return execFileSync("redis-cli", ["-h", "127.0.0.1", "-p", String(port), ...args], {
     env,
     encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
   }).trim();
 }
 
