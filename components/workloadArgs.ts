@@ -1,0 +1,139 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
+import { CATALOG, CatalogEntry, ServiceName, Tier } from "../config/catalog";
+import { ImageConfig, PublishedPort, ResourcesConfig, ServiceConfig } from "../config/schema";
+
+/** A file put into every replica before it starts. */
+export interface WorkloadFile {
+  /** Absolute path inside the container. */
+  readonly path: string;
+  /** File content; for `secretFiles` it is wrapped in `pulumi.secret`. */
+  readonly content: pulumi.Input<string>;
+}
+
+export interface WorkloadHealthcheck {
+  /** Docker's test: `["CMD", ...]` or `["CMD-SHELL", "..."]`. Never a secret in it. */
+  readonly test: readonly string[];
+  /** Seconds between checks. Default 10. */
+  readonly intervalSeconds?: number;
+  /** Seconds one check may take. Default 5. */
+  readonly timeoutSeconds?: number;
+  /** Seconds of start-up during which failures do not count. Default 10. */
+  readonly startPeriodSeconds?: number;
+  /** Failures in a row that make the container unhealthy. Default 5. */
+  readonly retries?: number;
+}
+
+export interface WorkloadArgs {
+  /** Service name: container names `<prefix>-<service>-<n>`, network alias, `service` label. */
+  readonly service: string;
+  /** Tier of the service (label). */
+  readonly tier: Tier;
+  /** Prefix of container and image names. */
+  readonly namePrefix: string;
+  /** Labels of the stack (project, stack); the Workload adds service, tier and replica. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** A pinned remote image, or a local build. */
+  readonly image: ImageConfig;
+  /** Number of containers, each with a stable name. Must be 1 with a data volume. */
+  readonly replicas: number;
+  /** CPU, memory (MB) and process limits of each container. */
+  readonly resources: ResourcesConfig;
+  /** `uid:gid` the process runs as; never root. */
+  readonly user: string;
+  /** Plain environment. Strings only, so a Pulumi secret cannot end up here. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Command (arguments to the image's entrypoint). Plain strings only, like env. */
+  readonly command?: readonly string[];
+  /** Networks to join, each with the service name as alias. */
+  readonly networks: readonly docker.Network[];
+  /** Port the service listens on: the default container side of a published port. */
+  readonly port: number;
+  /** Host ports to publish, from config. Default none. */
+  readonly ports?: readonly PublishedPort[];
+  /** How Docker decides the container is healthy; `up` waits for it. */
+  readonly healthcheck: WorkloadHealthcheck;
+  /** Mount the image's root file system read-only. Default true. */
+  readonly readOnlyRoot?: boolean;
+  /** Writable in-memory directories (with a read-only root). Default `/tmp`. */
+  readonly tmpfs?: readonly string[];
+  /** Linux capabilities to keep (`CAP_...`); all others are dropped. Default none. */
+  readonly capAdd?: readonly string[];
+  /** Named volumes to mount. */
+  readonly volumes?: readonly { readonly volume: docker.Volume; readonly path: string }[];
+  /** Config files, world-readable (0444), shown in preview diffs. */
+  readonly files?: readonly WorkloadFile[];
+  /** Secret files: content is a Pulumi secret, mode 0400, owned by `user`. */
+  readonly secretFiles?: readonly WorkloadFile[];
+  /** Seconds Docker waits after the stop signal before it kills a replica. Default 30. */
+  readonly stopGraceSeconds?: number;
+  /** Resources the first replica waits for (e.g. a database that must be healthy). */
+  readonly dependsOn?: readonly pulumi.Resource[];
+}
+
+/** What the Platform hands every service component. */
+export interface ServiceContext {
+  /** Prefix of Docker object names. */
+  readonly namePrefix: string;
+  /** Labels of the stack (project, stack). */
+  readonly labels: Readonly<Record<string, string>>;
+  /** The tier networks. */
+  readonly networks: Readonly<Record<Tier, docker.Network>>;
+}
+
+/**
+ * The Workload arguments a service takes straight from the catalog and its config block; a
+ * component adds what is its own (env, command, healthcheck, files, volumes).
+ */
+export function workloadFromConfig(
+  service: ServiceName,
+  config: ServiceConfig,
+  ctx: ServiceContext,
+) {
+  const entry: CatalogEntry = CATALOG[service];
+  return {
+    service,
+    tier: entry.tier,
+    namePrefix: ctx.namePrefix,
+    labels: ctx.labels,
+    image: config.image,
+    replicas: config.replicas,
+    resources: config.resources,
+    user: config.user,
+    env: config.env,
+    ports: config.ports,
+    networks: entry.networks.map((tier) => ctx.networks[tier]),
+    port: entry.port,
+  } satisfies Partial<WorkloadArgs>;
+}
+
+/** Checks the Workload's own invariants; messages name the service and the argument. */
+export function validateWorkload(args: WorkloadArgs): void {
+  const problems: string[] = [];
+  if (!Number.isInteger(args.replicas) || args.replicas < 1) {
+    problems.push(`replicas: given ${args.replicas}; allowed: an integer >= 1`);
+  }
+  if ((args.volumes ?? []).length > 0 && args.replicas > 1) {
+    problems.push(`replicas: given ${args.replicas}; allowed: 1 for a service with a data volume`);
+  }
+  if (/^0(:|$)/.test(args.user) || args.user === "root") {
+    problems.push(`user: given ${JSON.stringify(args.user)}; allowed: a non-root uid[:gid]`);
+  }
+  if (args.healthcheck.test.length === 0 || !/^CMD(-SHELL)?$/.test(args.healthcheck.test[0])) {
+    problems.push(`healthcheck.test: allowed: ["CMD", ...] or ["CMD-SHELL", "..."]`);
+  }
+  const files = [...(args.files ?? []), ...(args.secretFiles ?? [])].map((f) => f.path);
+  for (const f of files) {
+    if (!path.posix.isAbsolute(f)) problems.push(`files: ${f} is not an absolute path`);
+  }
+  const dupes = files.filter((f, i) => files.indexOf(f) !== i);
+  if (dupes.length > 0) problems.push(`files: ${dupes.join(", ")} given more than once`);
+  for (const cap of args.capAdd ?? []) {
+    if (!/^CAP_[A-Z_]+$/.test(cap))
+      problems.push(`capAdd: given ${cap}; allowed: CAP_ followed by the name`);
+  }
+  if (problems.length > 0) {
+    throw new Error(`Workload ${args.service}: ${problems.join("; ")}`);
+  }
+}
