@@ -86,8 +86,8 @@ export class Workload extends pulumi.ComponentResource {
               interval: goDuration(interval),
               timeout: goDuration(timeout),
               startPeriod: goDuration(startPeriod),
-              // Set, so Docker does not fill it from the image and make the read-back differ.
-              startInterval: goDuration(Math.min(interval, 5)),
+              // No start interval: engines before API 1.44 drop it, and its read-back "0s" would then
+              // replace the container on every `up`.
               retries,
             },
             wait: true,

@@ -89,7 +89,6 @@ test("values are written as the provider reads them back", () => {
     interval: "1m30s",
     timeout: "5s",
     startPeriod: "10s",
-    startInterval: "5s",
     retries: 5,
   });
   expect(api.inputs.waitTimeout).toBe(10 + (90 + 5) * 5 + 30);
