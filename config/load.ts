@@ -143,13 +143,13 @@ export function parseStackConfig(
   });
 }
 
-/** `<project>-<stack>` made safe for Docker object names. */
+/** `<project>-<stack>` made safe for Docker object and image names (the schema's namePrefix rule). */
 export function defaultNamePrefix(project: string, stack: string): string {
-  const prefix = `${project}-${stack}`
+  const words = `${project}-${stack}`
     .toLowerCase()
-    .replace(/[^a-z0-9_.-]+/g, "-")
-    .replace(/^[^a-z0-9]+/, "");
-  return prefix.slice(0, 40);
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+  return words.join("-").slice(0, 40).replace(/-+$/, "");
 }
 
 /** Reads this project's config keys from the Pulumi engine and validates them. */

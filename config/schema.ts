@@ -20,7 +20,8 @@ function strict<T extends z.core.$ZodLooseShape>(shape: T) {
 
 const DNS_NAME =
   /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
-const NAME_PREFIX = /^[a-z0-9][a-z0-9_.-]{0,39}$/;
+/** Words of lower-case letters and digits joined by single `.`, `_` or `-`: valid in image names too. */
+const NAME_PREFIX = /^(?=.{1,40}$)[a-z0-9]+([._-][a-z0-9]+)*$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Env names that carry credentials: those go through `secrets` and files, never env. */
 const SECRET_ENV_NAME = /(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|API_KEY|CREDENTIAL)/i;
@@ -260,7 +261,7 @@ export const stackConfigSchema = strict({
     .string()
     .regex(NAME_PREFIX, {
       error:
-        "lower-case letters, digits, '.', '_' or '-', starting with a letter or digit, at most 40 characters",
+        "lower-case letters and digits, words joined by one '.', '_' or '-', at most 40 characters",
     })
     .optional(),
   domain: z

@@ -41,6 +41,11 @@ let port: number;
 let server: ChildProcess;
 
 beforeAll(async () => {
+  for (const tool of ["redis-server", "redis-cli"]) {
+    if (spawnSync(tool, ["--version"]).status !== 0) {
+      throw new Error(`${tool} is not installed: apt-get install redis-server (see README)`);
+    }
+  }
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "redis-conf-"));
   port = await freePort();
   const conf = path.join(dir, "redis.conf");

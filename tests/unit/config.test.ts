@@ -74,9 +74,24 @@ describe("defaults", () => {
     expect(out && (await pulumi.isSecret(out))).toBe(true);
   });
 
-  test("the default name prefix is Docker-safe", () => {
-    expect(defaultNamePrefix("VPN Enterprise", "Prod_1")).toBe("vpn-enterprise-prod_1");
-  });
+  test.each([
+    ["VPN Enterprise", "Prod_1", "vpn-enterprise-prod-1"],
+    ["vpn-enterprise", "dev", "vpn-enterprise-dev"],
+    ["--odd--", "__stack__", "odd-stack"],
+    [
+      "a-very-long-project-name-indeed",
+      "and-a-long-stack-name",
+      "a-very-long-project-name-indeed-and-a-lo",
+    ],
+  ])(
+    "the default name prefix of %s/%s is %s, which the schema accepts",
+    (project, stack, prefix) => {
+      expect(defaultNamePrefix(project, stack)).toBe(prefix);
+      expect(parseStackConfig({ ...base, namePrefix: prefix }, PROJECT, stack).namePrefix).toBe(
+        prefix,
+      );
+    },
+  );
 });
 
 // Each bad config, the key path the error must name, and a fragment of what it must say.
@@ -86,6 +101,12 @@ const BAD: [string, Record<string, unknown>, string, string][] = [
   ["domain not a DNS name", { domain: "vpn example" }, "domain", "DNS name"],
   ["unknown top-level key", { ...base, domian: "x" }, "domian", "unknown key"],
   ["bad name prefix", { ...base, namePrefix: "Bad Prefix!" }, "namePrefix", "lower-case letters"],
+  [
+    "name prefix with a doubled separator",
+    { ...base, namePrefix: "vpn.-dev" },
+    "namePrefix",
+    "joined by one",
+  ],
   [
     "unknown network tier",
     { ...base, networks: { dmz: {} } },
