@@ -29,14 +29,15 @@ export class Workload extends pulumi.ComponentResource {
     validateWorkload(args);
     const imageId = this.resolveImage(name, args);
     const user = args.user;
-    const owner = user.split(":")[0];
-    const group = user.split(":")[1] ?? owner;
+    const [owner, group = owner] = user.split(":");
     const hc = args.healthcheck;
     const interval = hc.intervalSeconds ?? 10;
     const timeout = hc.timeoutSeconds ?? 5;
     const startPeriod = hc.startPeriodSeconds ?? 10;
     const retries = hc.retries ?? 5;
     const readOnly = args.readOnlyRoot ?? true;
+    const stopGraceSeconds = args.stopGraceSeconds ?? 30;
+    const env = args.env ?? {};
     const volumePaths = (args.volumes ?? []).map((v) => v.path);
     const uploads = [
       ...(args.files ?? []).map((f) => ({ file: f.path, content: f.content, permissions: "0444" })),
@@ -70,9 +71,9 @@ export class Workload extends pulumi.ComponentResource {
             hostname: containerName,
             image: imageId,
             user,
-            envs: Object.keys(args.env ?? {})
+            envs: Object.keys(env)
               .sort()
-              .map((k) => `${k}=${(args.env ?? {})[k]}`),
+              .map((k) => `${k}=${env[k]}`),
             command: args.command ? [...args.command] : undefined,
             networksAdvanced: args.networks.map((n) => ({ name: n.id, aliases: [args.service] })),
             ports: (args.ports ?? []).map((p) => ({
@@ -93,8 +94,8 @@ export class Workload extends pulumi.ComponentResource {
             wait: true,
             waitTimeout: startPeriod + (interval + timeout) * retries + 30,
             restart: "unless-stopped",
-            destroyGraceSeconds: args.stopGraceSeconds ?? 30,
-            stopTimeout: args.stopGraceSeconds ?? 30,
+            destroyGraceSeconds: stopGraceSeconds,
+            stopTimeout: stopGraceSeconds,
             cpus: dockerCpus(r.cpus),
             memory: r.memoryMb,
             // Equal to memory: no swap. Left unset, Docker stores 2x memory and the read-back

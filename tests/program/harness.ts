@@ -55,14 +55,19 @@ export function isSecretValue(v: unknown): v is { value: unknown } {
   );
 }
 
-/** The value with secret wrappers removed. */
-export function reveal(v: unknown): unknown {
-  if (isSecretValue(v)) return reveal(v.value);
-  if (Array.isArray(v)) return v.map(reveal);
+/** The value with every secret wrapper replaced by what `onSecret` makes of it. */
+export function mapSecrets(v: unknown, onSecret: (secret: { value: unknown }) => unknown): unknown {
+  if (isSecretValue(v)) return onSecret(v);
+  if (Array.isArray(v)) return v.map((x) => mapSecrets(x, onSecret));
   if (typeof v === "object" && v !== null) {
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, reveal(x)]));
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, mapSecrets(x, onSecret)]));
   }
   return v;
+}
+
+/** The value with secret wrappers removed. */
+export function reveal(v: unknown): unknown {
+  return mapSecrets(v, (secret) => reveal(secret.value));
 }
 
 // Each run loads a fresh copy of the Pulumi SDK, which adds its own process exit listeners.

@@ -1,7 +1,14 @@
 import { CATALOG, SERVICE_NAMES, ServiceName } from "../../config/catalog";
 import { ConfigError } from "../../config/load";
 import { PROJECT, STACKS, StackName, cliConfig } from "../stackFiles";
-import { ProgramRun, RecordedResource, isSecretValue, reveal, runProgram } from "./harness";
+import {
+  ProgramRun,
+  RecordedResource,
+  isSecretValue,
+  mapSecrets,
+  reveal,
+  runProgram,
+} from "./harness";
 
 const CONTAINER = "docker:index/container:Container";
 const VOLUME = "docker:index/volume:Volume";
@@ -301,7 +308,7 @@ describe("config given to the program", () => {
     expect(of(r, RANDOM).map((x) => x.name)).not.toContain("vpn-secrets-postgresPassword");
     expect(of(r, RANDOM)).toHaveLength(5);
     const everythingPlain = JSON.stringify(
-      r.resources.map((x) => ({ ...x, inputs: stripSecrets(x.inputs) })),
+      r.resources.map((x) => ({ ...x, inputs: mapSecrets(x.inputs, () => "[secret]") })),
     );
     expect(everythingPlain).not.toContain(override);
     const pg = of(r, CONTAINER).find((c) => c.name === "vpn-postgres-server-1");
@@ -337,12 +344,3 @@ describe("config given to the program", () => {
     for (const x of names) expect(x.inputs.name).toMatch(/^team-a-/);
   });
 });
-
-function stripSecrets(v: unknown): unknown {
-  if (isSecretValue(v)) return "[secret]";
-  if (Array.isArray(v)) return v.map(stripSecrets);
-  if (typeof v === "object" && v !== null) {
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, stripSecrets(x)]));
-  }
-  return v;
-}
