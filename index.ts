@@ -16,3 +16,9 @@ export const volumes = platform.volumeNames;
 export const services = platform.services;
 /** Secret: passwords operators need (postgres, redis, grafana admin). */
 export const credentials = platform.credentials;
+/** PostgreSQL (host, port, database, admin, app and read-only role) and Redis (host, port). */
+export const data = platform.data;
+/** Secret: postgresApp, postgresReadonly and redis connection strings (in-network host names). */
+export const connectionStrings = platform.connectionStrings;
+/** Backups: volume, directory, schedule, retention, metrics file, list and restore commands. */
+export const backups = platform.backups;

@@ -2,8 +2,8 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { STATEFUL_SERVICES, StatefulServiceName } from "../config/catalog";
 import { StackConfig } from "../config/load";
-import { Postgres } from "./data/postgres";
-import { Redis } from "./data/redis";
+import { BackupInfo } from "./data/backup";
+import { ConnectionStrings, DataEndpoints, createDataTier } from "./data/tier";
 import { TierNetworks } from "./network";
 import { PlatformSecrets } from "./secrets";
 import { serviceVolume } from "./volume";
@@ -37,6 +37,14 @@ export class Platform extends pulumi.ComponentResource {
   public readonly services: pulumi.Output<Record<string, ServiceEndpoint>>;
   /** Credentials operators need (a Pulumi secret). */
   public readonly credentials: pulumi.Output<OperatorCredentials>;
+  /** Database and Redis endpoints, role names included. */
+  public readonly data: pulumi.Output<DataEndpoints>;
+  /** Connection strings of the app and read-only roles and of Redis (a Pulumi secret). */
+  public readonly connectionStrings: pulumi.Output<ConnectionStrings>;
+  /** Where backups go and how to restore one; null when backups are disabled. */
+  public readonly backups: pulumi.Output<BackupInfo | null>;
+  /** What an app must depend on: data services healthy and the migrations applied. */
+  public readonly dataReady: pulumi.Output<pulumi.Resource[]>;
 
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("vpn:platform:Platform", name, {}, opts);
@@ -72,34 +80,15 @@ export class Platform extends pulumi.ComponentResource {
     );
 
     const context = { namePrefix: cfg.namePrefix, labels, networks: this.networks.networks };
+    const data = createDataTier(name, this, cfg, context, volumes, this.secrets.values);
     const endpoints: Record<string, pulumi.Output<ServiceEndpoint>> = {};
-    if (cfg.services.postgres.enabled) {
-      const postgres = new Postgres(
-        `${name}-postgres`,
-        {
-          context,
-          config: cfg.services.postgres,
-          volume: volumes.postgres,
-          password: this.secrets.values.postgresPassword,
-        },
-        { parent: this },
-      );
-      endpoints.postgres = endpoint(postgres);
-    }
-    if (cfg.services.redis.enabled) {
-      const redis = new Redis(
-        `${name}-redis`,
-        {
-          context,
-          config: cfg.services.redis,
-          volume: volumes.redis,
-          password: this.secrets.values.redisPassword,
-        },
-        { parent: this },
-      );
-      endpoints.redis = endpoint(redis);
-    }
+    if (data.postgres) endpoints.postgres = endpoint(data.postgres);
+    if (data.redis) endpoints.redis = endpoint(data.redis);
     this.services = pulumi.output(endpoints);
+    this.data = data.endpoints;
+    this.connectionStrings = data.connectionStrings;
+    this.backups = data.backups;
+    this.dataReady = data.ready;
 
     const s = this.secrets.values;
     this.credentials = pulumi.secret({
@@ -111,6 +100,8 @@ export class Platform extends pulumi.ComponentResource {
       volumeNames: this.volumeNames,
       services: this.services,
       credentials: this.credentials,
+      connectionStrings: this.connectionStrings,
+      backups: this.backups,
     });
   }
 }

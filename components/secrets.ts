@@ -5,6 +5,8 @@ import { SECRET_NAMES, SecretName } from "../config/schema";
 /** Length of each generated credential; alphanumeric, so it is safe in URLs, files and shells. */
 const LENGTHS: Record<SecretName, number> = {
   postgresPassword: 32,
+  postgresAppPassword: 32,
+  postgresReadonlyPassword: 32,
   redisPassword: 32,
   grafanaAdminPassword: 24,
   n8nEncryptionKey: 48,

@@ -17,12 +17,17 @@ const TMPFS_OPTIONS = "rw,noexec,nosuid,size=64m";
 export class Workload extends pulumi.ComponentResource {
   /** The network alias every replica answers to. */
   public readonly host: pulumi.Output<string>;
-  public readonly port: pulumi.Output<number>;
+  public readonly port: pulumi.Output<number | undefined>;
   /** Container names, in rollout order. */
   public readonly containerNames: pulumi.Output<string[]>;
   /** The image id (or local build digest) the containers run. */
   public readonly imageId: pulumi.Output<string>;
   public readonly containers: readonly docker.Container[];
+  /** A oneShot job's result, as `up` recorded it when the job exited. */
+  public readonly job?: {
+    readonly exitCode: pulumi.Output<number | undefined>;
+    readonly output: pulumi.Output<string | undefined>;
+  };
 
   constructor(name: string, args: WorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
     super("vpn:platform:Workload", name, {}, opts);
@@ -31,10 +36,11 @@ export class Workload extends pulumi.ComponentResource {
     const user = args.user;
     const [owner, group = owner] = user.split(":");
     const hc = args.healthcheck;
-    const interval = hc.intervalSeconds ?? 10;
-    const timeout = hc.timeoutSeconds ?? 5;
-    const startPeriod = hc.startPeriodSeconds ?? 10;
-    const retries = hc.retries ?? 5;
+    const interval = hc?.intervalSeconds ?? 10;
+    const timeout = hc?.timeoutSeconds ?? 5;
+    const startPeriod = hc?.startPeriodSeconds ?? 10;
+    const retries = hc?.retries ?? 5;
+    const oneShot = args.oneShot ?? false;
     const readOnly = args.readOnlyRoot ?? true;
     const stopGraceSeconds = args.stopGraceSeconds ?? 30;
     const env = args.env ?? {};
@@ -77,12 +83,12 @@ export class Workload extends pulumi.ComponentResource {
             command: args.command ? [...args.command] : undefined,
             networksAdvanced: args.networks.map((n) => ({ name: n.id, aliases: [args.service] })),
             ports: (args.ports ?? []).map((p) => ({
-              internal: p.container ?? args.port,
+              internal: p.container ?? args.port ?? p.host,
               external: p.host,
               ip: p.hostIp,
               protocol: p.protocol,
             })),
-            healthcheck: {
+            healthcheck: hc && {
               tests: [...hc.test],
               interval: goDuration(interval),
               timeout: goDuration(timeout),
@@ -91,9 +97,15 @@ export class Workload extends pulumi.ComponentResource {
               // replace the container on every `up`.
               retries,
             },
-            wait: true,
-            waitTimeout: startPeriod + (interval + timeout) * retries + 30,
-            restart: "unless-stopped",
+            ...(oneShot
+              ? // `up` attaches until the job exits and keeps the exited container (and with it
+                // the exit code and output) until the job's inputs change.
+                { attach: true, logs: true, mustRun: false, restart: "no" }
+              : {
+                  wait: true,
+                  waitTimeout: startPeriod + (interval + timeout) * retries + 30,
+                  restart: "unless-stopped",
+                }),
             destroyGraceSeconds: stopGraceSeconds,
             stopTimeout: stopGraceSeconds,
             cpus: dockerCpus(r.cpus),
@@ -102,6 +114,7 @@ export class Workload extends pulumi.ComponentResource {
             // shows a change on every preview.
             memorySwap: r.memoryMb,
             memoryReservation: r.memoryReservationMb,
+            shmSize: args.shmSizeMb,
             // The provider has no PidsLimit; RLIMIT_NPROC is the nearest guard (see README).
             ulimits: [{ name: "nproc", soft: r.pidsLimit, hard: r.pidsLimit }],
             logDriver: "json-file",
@@ -134,13 +147,16 @@ export class Workload extends pulumi.ComponentResource {
             // The provider updates neither in place; a change must recreate the container.
             replaceOnChanges: ["tmpfs", "init"],
             // Replicas start one after another, each once the previous one is healthy.
-            dependsOn: previous ? [previous] : [...(args.dependsOn ?? [])],
+            dependsOn: previous ? [previous] : args.dependsOn,
           },
         ),
       );
     }
 
     this.containers = containers;
+    if (oneShot) {
+      this.job = { exitCode: containers[0].exitCode, output: containers[0].containerLogs };
+    }
     this.host = pulumi.output(args.service);
     this.port = pulumi.output(args.port);
     this.containerNames = pulumi.all(containers.map((c) => c.name));
@@ -154,6 +170,7 @@ export class Workload extends pulumi.ComponentResource {
   }
 
   private resolveImage(name: string, args: WorkloadArgs): pulumi.Output<string> {
+    if ("id" in args.image) return pulumi.output(args.image.id);
     const { ref, build } = args.image;
     if (ref !== undefined) {
       // keepLocally: the image may be shared with another stack on the same Docker host.

@@ -34,8 +34,8 @@ export interface WorkloadArgs {
   readonly namePrefix: string;
   /** Labels of the stack (project, stack); the Workload adds service, tier and replica. */
   readonly labels: Readonly<Record<string, string>>;
-  /** A pinned remote image, or a local build. */
-  readonly image: ImageConfig;
+  /** A pinned remote image, a local build, or `{ id }` of an image another Workload resolved. */
+  readonly image: ImageConfig | { readonly id: pulumi.Input<string> };
   /** Number of containers, each with a stable name. Must be 1 with a data volume. */
   readonly replicas: number;
   /** CPU, memory (MB) and process limits of each container. */
@@ -48,12 +48,19 @@ export interface WorkloadArgs {
   readonly command?: readonly string[];
   /** Networks to join, each with the service name as alias. */
   readonly networks: readonly docker.Network[];
-  /** Port the service listens on: the default container side of a published port. */
-  readonly port: number;
+  /** Port the service listens on (the default container side of a published port); none for a job. */
+  readonly port?: number;
   /** Host ports to publish, from config. Default none. */
   readonly ports?: readonly PublishedPort[];
-  /** How Docker decides the container is healthy; `up` waits for it. */
-  readonly healthcheck: WorkloadHealthcheck;
+  /** How Docker decides the container is healthy; `up` waits for it. Required unless `oneShot`. */
+  readonly healthcheck?: WorkloadHealthcheck;
+  /**
+   * A job rather than a service: one container that runs to completion. `up` waits for it to exit
+   * and records its exit code and output (`Workload.job`); it is never restarted. Default false.
+   */
+  readonly oneShot?: boolean;
+  /** Size of /dev/shm in MB. Default Docker's (64). */
+  readonly shmSizeMb?: number;
   /** Mount the image's root file system read-only. Default true. */
   readonly readOnlyRoot?: boolean;
   /** Writable in-memory directories (with a read-only root). Default `/tmp`. */
@@ -68,8 +75,11 @@ export interface WorkloadArgs {
   readonly secretFiles?: readonly WorkloadFile[];
   /** Seconds Docker waits after the stop signal before it kills a replica. Default 30. */
   readonly stopGraceSeconds?: number;
-  /** Resources the first replica waits for (e.g. a database that must be healthy). */
-  readonly dependsOn?: readonly pulumi.Resource[];
+  /**
+   * Resources the first replica waits for (e.g. a database that must be healthy). May be an Output:
+   * a gate that resolves only once its condition holds (see Postgres.ready).
+   */
+  readonly dependsOn?: pulumi.Input<pulumi.Resource[]>;
 }
 
 /** What the Platform hands every service component. */
@@ -120,8 +130,19 @@ export function validateWorkload(args: WorkloadArgs): void {
   if (/^0(:|$)/.test(args.user) || args.user === "root") {
     problems.push(`user: given ${JSON.stringify(args.user)}; allowed: a non-root uid[:gid]`);
   }
-  if (args.healthcheck.test.length === 0 || !/^CMD(-SHELL)?$/.test(args.healthcheck.test[0])) {
+  const hc = args.healthcheck;
+  if (args.oneShot === true) {
+    if (hc !== undefined) problems.push("healthcheck: allowed: none for a oneShot job");
+    if (args.replicas !== 1)
+      problems.push(`replicas: given ${args.replicas}; allowed: 1 for a oneShot job`);
+    if ((args.ports ?? []).length > 0) problems.push("ports: allowed: none for a oneShot job");
+  } else if (hc === undefined) {
+    problems.push("healthcheck: required for a service (allowed to be missing only with oneShot)");
+  } else if (hc.test.length === 0 || !/^CMD(-SHELL)?$/.test(hc.test[0])) {
     problems.push(`healthcheck.test: allowed: ["CMD", ...] or ["CMD-SHELL", "..."]`);
+  }
+  if ((args.ports ?? []).length > 0 && args.port === undefined) {
+    problems.push("ports: allowed: none for a service without a port");
   }
   const files = [...(args.files ?? []), ...(args.secretFiles ?? [])].map((f) => f.path);
   for (const f of files) {

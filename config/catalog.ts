@@ -12,8 +12,8 @@ export interface CatalogEntry {
   readonly tier: Tier;
   /** The tier networks the service joins; the first is its primary network. */
   readonly networks: readonly Tier[];
-  /** The port the service listens on inside its containers. */
-  readonly port: number;
+  /** The port the service listens on inside its containers; none for a service nobody calls. */
+  readonly port?: number;
   /** Where the service keeps state; it gets a named volume there and runs exactly one replica. */
   readonly dataPath?: string;
   /** Where Prometheus scrapes it, if it exposes metrics itself. */
@@ -57,6 +57,21 @@ export const CATALOG = {
     defaults: {
       image: "redis:7-alpine",
       user: "999:1000",
+      cpus: 0.5,
+      memoryMb: 256,
+      pidsLimit: 64,
+    },
+  },
+  backup: {
+    tier: "data",
+    networks: ["data"],
+    // The backups volume. The image owns this directory as uid 70 (a new volume copies that
+    // owner); any other path would be a root-owned mount the non-root job cannot write to.
+    dataPath: "/var/lib/postgresql/data",
+    // pg_dump from the same image as the server: a dump needs a client at least as new.
+    defaults: {
+      image: "postgres:15-alpine",
+      user: "70:70",
       cpus: 0.5,
       memoryMb: 256,
       pidsLimit: 64,

@@ -40,3 +40,12 @@ export function goDuration(seconds: number): string {
   if (m > 0) return `${m}m${s}s`;
   return `${s}s`;
 }
+
+/**
+ * A container's output as the provider stores it (`containerLogs`) made readable. The provider
+ * reads the log stream of a non-TTY container raw, so every frame keeps Docker's 8-byte header:
+ * stream (1 stdout, 2 stderr), three zero bytes, then the frame size (4 bytes, any value).
+ */
+export function readableContainerLog(raw: string): string {
+  return raw.replace(/[\u0001\u0002]\u0000\u0000\u0000[\s\S]{4}/g, "");
+}

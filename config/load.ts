@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { Migration, loadMigrations } from "./migrations";
 import { ALLOWED_KEYS, RawStackConfig, SecretName, stackConfigSchema } from "./schema";
 
 export interface StackConfig extends Omit<RawStackConfig, "namePrefix" | "secrets"> {
@@ -13,6 +14,8 @@ export interface StackConfig extends Omit<RawStackConfig, "namePrefix" | "secret
   readonly namePrefix: string;
   /** Credentials given in config, already wrapped as Pulumi secrets. */
   readonly secrets: Readonly<Partial<Record<SecretName, pulumi.Output<string>>>>;
+  /** The SQL migrations from `services.postgres.migrationsDir`, in the order they apply. */
+  readonly migrations: readonly Migration[];
 }
 
 /**
@@ -117,19 +120,28 @@ function describeIssue(ns: string, input: unknown, iss: z.core.$ZodIssue): strin
 }
 
 /**
- * Validates raw config values (keys without the project namespace) for a project and stack.
- * Pure apart from wrapping secrets: usable in tests without mocks.
+ * Validates raw config values (keys without the project namespace) for a project and stack, and
+ * reads the migrations directory relative to `root` (the project directory). Apart from that
+ * read and wrapping secrets it is pure: usable in tests without mocks.
  */
 export function parseStackConfig(
   raw: Readonly<Record<string, unknown>>,
   project: string,
   stack: string,
+  root: string = process.cwd(),
 ): StackConfig {
   const result = stackConfigSchema.safeParse(raw, { error: allowed });
   if (!result.success) {
     throw new ConfigError(result.error.issues.flatMap((iss) => describeIssue(project, raw, iss)));
   }
   const { namePrefix, secrets, ...rest } = result.data;
+  const pg = rest.services.postgres;
+  const { migrations, problems } = pg.enabled
+    ? loadMigrations(pg.migrationsDir, root)
+    : { migrations: [], problems: [] };
+  if (problems.length > 0) {
+    throw new ConfigError(problems.map((p) => `${project}:services.postgres.migrationsDir: ${p}`));
+  }
   const wrapped: Partial<Record<SecretName, pulumi.Output<string>>> = {};
   for (const [name, value] of Object.entries(secrets) as [SecretName, string | undefined][]) {
     if (value !== undefined) wrapped[name] = pulumi.secret(value);
@@ -140,6 +152,7 @@ export function parseStackConfig(
     stack,
     namePrefix: namePrefix ?? defaultNamePrefix(project, stack),
     secrets: wrapped,
+    migrations,
   });
 }
 

@@ -1,12 +1,81 @@
 /** redis.conf for the platform's Redis. Pure: typed values in, file text out. */
 
+export const REDIS_EVICTION_POLICIES = [
+  "noeviction",
+  "allkeys-lru",
+  "allkeys-lfu",
+  "allkeys-random",
+  "volatile-lru",
+  "volatile-lfu",
+  "volatile-random",
+  "volatile-ttl",
+] as const;
+export type RedisEvictionPolicy = (typeof REDIS_EVICTION_POLICIES)[number];
+
+export const REDIS_GUARDED_COMMANDS = [
+  "FLUSHALL",
+  "FLUSHDB",
+  "CONFIG",
+  "DEBUG",
+  "KEYS",
+  "MONITOR",
+] as const;
+export type RedisGuardedCommand = (typeof REDIS_GUARDED_COMMANDS)[number];
+
+/**
+ * enabled: left alone; disabled: renamed to "" (gone); renameTo: only reachable under that name.
+ *
+ * Redis writes FLUSHALL and FLUSHDB into the append-only file under the name the client used, and
+ * refuses to start when that name no longer exists. Before changing their rule on a server that has
+ * run them, rewrite the AOF (BGREWRITEAOF) under the old rule.
+ */
+export type RedisCommandRule = "enabled" | "disabled" | { readonly renameTo: string };
+
 export interface RedisConfInput {
   /** Port inside the container. */
   readonly port: number;
-  /** Password every client must give (AUTH). */
+  /** Password every client must give (AUTH); an empty one would turn authentication off. */
   readonly password: string;
   /** Directory of the append-only file and snapshots (the data volume). */
   readonly dataDir: string;
+  /** Memory limit for the data set, in MB (maxmemory). */
+  readonly maxmemoryMb: number;
+  readonly maxmemoryPolicy: RedisEvictionPolicy;
+  /** One rule per guarded command (every command of REDIS_GUARDED_COMMANDS must be present). */
+  readonly commands: Readonly<Record<RedisGuardedCommand, RedisCommandRule>>;
+}
+
+const RENAME_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
+
+/**
+ * Command names a rename target may not take. Redis refuses to start when a target already exists;
+ * names shorter than 8 characters cannot match RENAME_PATTERN, so only the longer ones are listed:
+ * Redis 7.0's (Debian's build), then the ones Redis 7.2 to 8 added, so a name that 7.0 accepts
+ * does not stop a newer image from starting.
+ */
+const LONG_COMMAND_NAMES: ReadonlySet<string> = new Set([
+  ...["BGREWRITEAOF", "BITCOUNT", "BITFIELD", "BITFIELD_RO", "BRPOPLPUSH", "BZPOPMAX", "BZPOPMIN"],
+  ...["EVALSHA_RO", "EXPIREAT", "EXPIRETIME", "FAILOVER", "FCALL_RO", "FLUSHALL", "FUNCTION"],
+  ...["GEORADIUS", "GEORADIUSBYMEMBER", "GEORADIUSBYMEMBER_RO", "GEORADIUS_RO", "GEOSEARCH"],
+  ...["GEOSEARCHSTORE", "GETRANGE", "HINCRBYFLOAT", "HRANDFIELD", "INCRBYFLOAT", "LASTSAVE"],
+  ...["PEXPIREAT", "PEXPIRETIME", "PFSELFTEST", "PSUBSCRIBE", "PUNSUBSCRIBE", "RANDOMKEY"],
+  ...["READONLY", "READWRITE", "RENAMENX", "REPLCONF", "REPLICAOF", "RESTORE-ASKING", "RPOPLPUSH"],
+  ...["SDIFFSTORE", "SETRANGE", "SHUTDOWN", "SINTERCARD", "SINTERSTORE", "SISMEMBER", "SMEMBERS"],
+  ...["SMISMEMBER", "SPUBLISH", "SRANDMEMBER", "SSUBSCRIBE", "SUBSCRIBE", "SUNIONSTORE"],
+  ...["SUNSUBSCRIBE", "UNSUBSCRIBE", "XAUTOCLAIM", "XPENDING", "XREADGROUP", "XREVRANGE"],
+  ...["ZDIFFSTORE", "ZINTERCARD", "ZINTERSTORE", "ZLEXCOUNT", "ZRANDMEMBER", "ZRANGEBYLEX"],
+  ...["ZRANGEBYSCORE", "ZRANGESTORE", "ZREMRANGEBYLEX", "ZREMRANGEBYRANK", "ZREMRANGEBYSCORE"],
+  ...["ZREVRANGE", "ZREVRANGEBYLEX", "ZREVRANGEBYSCORE", "ZREVRANK", "ZUNIONSTORE"],
+  ...["HPEXPIRE", "HEXPIREAT", "HPEXPIREAT", "HEXPIRETIME", "HPEXPIRETIME", "HPERSIST"],
+  ...["VGETATTR", "VSETATTR", "VRANDMEMBER"],
+]);
+
+/** True when `name` (in any case) is a Redis command, so a rename may not take it. */
+export function isRedisCommandName(name: string): boolean {
+  const upper = name.toUpperCase();
+  return (
+    (REDIS_GUARDED_COMMANDS as readonly string[]).includes(upper) || LONG_COMMAND_NAMES.has(upper)
+  );
 }
 
 /** A value as redis.conf reads it: in double quotes, with `\` and `"` escaped. */
@@ -17,7 +86,69 @@ export function redisQuote(value: string): string {
   return `"${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 }
 
+function commandProblems(commands: RedisConfInput["commands"] | null | undefined): string[] {
+  if (typeof commands !== "object" || commands === null) {
+    return [`commands: one rule for each of ${REDIS_GUARDED_COMMANDS.join(", ")}`];
+  }
+  const problems: string[] = [];
+  const guarded: readonly string[] = REDIS_GUARDED_COMMANDS;
+  for (const key of Object.keys(commands)) {
+    if (!guarded.includes(key)) {
+      problems.push(`commands.${key}: not one of ${REDIS_GUARDED_COMMANDS.join(", ")}`);
+    }
+  }
+  // Redis looks command names up without regard to case, so clashes are found the same way.
+  const takenBy = new Map<string, RedisGuardedCommand>();
+  for (const command of REDIS_GUARDED_COMMANDS) {
+    const rule = commands[command] as RedisCommandRule | undefined;
+    if (rule === "enabled" || rule === "disabled") continue;
+    if (typeof rule !== "object" || typeof rule.renameTo !== "string") {
+      problems.push(`commands.${command}: "enabled", "disabled" or { renameTo }`);
+      continue;
+    }
+    const field = `commands.${command}.renameTo`;
+    const name = rule.renameTo;
+    const upper = name.toUpperCase();
+    const clash = takenBy.get(upper);
+    if (!RENAME_PATTERN.test(name)) {
+      problems.push(`${field}: 8 to 64 letters, digits, _ or -, got ${JSON.stringify(name)}`);
+    } else if (isRedisCommandName(name)) {
+      problems.push(`${field}: ${name} is already a Redis command`);
+    } else if (clash) {
+      problems.push(`${field}: ${name} is already the new name of ${clash}`);
+    }
+    takenBy.set(upper, command);
+  }
+  return problems;
+}
+
+function problemsOf(input: RedisConfInput): string[] {
+  const problems: string[] = [];
+  if (!Number.isInteger(input.port) || input.port < 1 || input.port > 65535) {
+    problems.push(`port: an integer from 1 to 65535, got ${String(input.port)}`);
+  }
+  if (input.password === "") {
+    problems.push("password: must not be empty (an empty requirepass lets every client in)");
+  }
+  const mb = input.maxmemoryMb;
+  // maxmemory 0 means "no limit"; the bytes must stay exact in a double.
+  if (!Number.isInteger(mb) || mb < 1 || !Number.isSafeInteger(mb * 1024 * 1024)) {
+    problems.push(`maxmemoryMb: a positive integer (MB), got ${String(mb)}`);
+  }
+  if (!(REDIS_EVICTION_POLICIES as readonly string[]).includes(input.maxmemoryPolicy)) {
+    problems.push(
+      `maxmemoryPolicy: one of ${REDIS_EVICTION_POLICIES.join(", ")}, got ${JSON.stringify(input.maxmemoryPolicy)}`,
+    );
+  }
+  return [...problems, ...commandProblems(input.commands)];
+}
+
 export function renderRedisConf(input: RedisConfInput): string {
+  const problems = problemsOf(input);
+  if (problems.length > 0) {
+    throw new Error(`redis.conf: ${problems.join("; ")}`);
+  }
+  const debug = input.commands.DEBUG;
   return [
     "# Rendered by the vpn-enterprise Pulumi program; edit the program, not this file.",
     `port ${input.port}`,
@@ -28,6 +159,19 @@ export function renderRedisConf(input: RedisConfInput): string {
     `dir ${redisQuote(input.dataDir)}`,
     "appendonly yes",
     "appendfsync everysec",
+    `maxmemory ${input.maxmemoryMb}mb`,
+    `maxmemory-policy ${input.maxmemoryPolicy}`,
+    // Written out although they are Redis 7's defaults: loading code into the server or moving
+    // dir/dbfilename is what turns a stolen password into a shell, so neither rests on a default.
+    "enable-protected-configs no",
+    "enable-module-command no",
+    // Redis 7 refuses DEBUG under any name unless this allows it, so the DEBUG rule decides both.
+    `enable-debug-command ${debug === "disabled" ? "no" : "yes"}`,
+    ...REDIS_GUARDED_COMMANDS.flatMap((command) => {
+      const rule = input.commands[command];
+      if (rule === "enabled") return [];
+      return [`rename-command ${command} ${redisQuote(rule === "disabled" ? "" : rule.renameTo)}`];
+    }),
     "",
   ].join("\n");
 }
@@ -35,6 +179,7 @@ export function renderRedisConf(input: RedisConfInput): string {
 /**
  * The healthcheck shell command: an authenticated PING. The shell reads the password from its file
  * when the check runs, so it is in no container setting; REDISCLI_AUTH keeps it out of argv.
+ * AUTH and PING are never guarded, so it works whatever the command rules are.
  */
 export function redisHealthcheckCommand(passwordFile: string, port: number): string {
   return `REDISCLI_AUTH="$(cat ${passwordFile})" redis-cli -p ${port} ping | grep -q PONG`;

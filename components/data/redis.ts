@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { CATALOG } from "../../config/catalog";
-import { ServiceConfig } from "../../config/schema";
+import { RedisConfig } from "../../config/schema";
 import { redisHealthcheckCommand, renderRedisConf } from "../../render/redis";
 import { ServiceContext, Workload, workloadFromConfig } from "../workload";
 
@@ -12,7 +12,7 @@ export interface RedisArgs {
   /** Prefix, labels and tier networks of the stack. */
   readonly context: ServiceContext;
   /** `services.redis` from the stack config. */
-  readonly config: ServiceConfig;
+  readonly config: RedisConfig;
   /** The named volume for `/data` (append-only file); it outlives this component. */
   readonly volume: docker.Volume;
   /** The password clients must give (a Pulumi secret). */
@@ -27,19 +27,27 @@ export class Redis extends pulumi.ComponentResource {
   public readonly host: pulumi.Output<string>;
   public readonly port: pulumi.Output<number>;
   public readonly containerNames: pulumi.Output<string[]>;
+  /** The server's containers: what a client that needs the server up depends on. */
+  public readonly containers: readonly docker.Container[];
 
   constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
     super("vpn:data:Redis", name, {}, opts);
     const entry = CATALOG.redis;
-    const conf = pulumi
-      .output(args.password)
-      .apply((password) =>
-        renderRedisConf({ port: entry.port, password, dataDir: entry.dataPath }),
-      );
+    const cfg = args.config;
+    const conf = pulumi.output(args.password).apply((password) =>
+      renderRedisConf({
+        port: entry.port,
+        password,
+        dataDir: entry.dataPath,
+        maxmemoryMb: cfg.maxmemoryMb ?? Math.floor((cfg.resources.memoryMb * 3) / 4),
+        maxmemoryPolicy: cfg.maxmemoryPolicy,
+        commands: cfg.commands,
+      }),
+    );
     const workload = new Workload(
       `${name}-server`,
       {
-        ...workloadFromConfig("redis", args.config, args.context),
+        ...workloadFromConfig("redis", cfg, args.context),
         command: ["redis-server", CONF_FILE],
         // Authenticated: an unauthenticated PING only answers NOAUTH.
         healthcheck: {
@@ -54,8 +62,9 @@ export class Redis extends pulumi.ComponentResource {
       { parent: this },
     );
     this.host = workload.host;
-    this.port = workload.port;
+    this.port = pulumi.output(entry.port);
     this.containerNames = workload.containerNames;
+    this.containers = workload.containers;
     this.registerOutputs({
       host: this.host,
       port: this.port,

@@ -73,10 +73,27 @@ export function reveal(v: unknown): unknown {
 // Each run loads a fresh copy of the Pulumi SDK, which adds its own process exit listeners.
 process.setMaxListeners(50);
 
+/** What a oneShot container (attach: true) reports once it has exited. */
+export interface JobResult {
+  readonly exitCode: number;
+  readonly logs: string;
+}
+
+/** A job that succeeded, as the migration runner reports it. */
+export const JOB_SUCCEEDED: JobResult = {
+  exitCode: 0,
+  logs: "migrations: applied 1, already applied 0\n",
+};
+
 export async function runProgram(
   config: Record<string, string>,
   stack: string,
-  options: { preview?: boolean; program?: string } = {},
+  options: {
+    preview?: boolean;
+    program?: string;
+    /** The result of each oneShot container, by container name; default success. */
+    job?: (containerName: string) => JobResult;
+  } = {},
 ): Promise<ProgramRun> {
   const inputs = new Map<string, Record<string, unknown>>();
   const opts = new Map<string, Omit<RecordedResource, "inputs">>();
@@ -105,6 +122,11 @@ export async function runProgram(
           }
           if (args.type === "docker:index/image:Image") {
             state.repoDigest = `sha256:mock-build-${String(state.imageName)}`;
+          }
+          if (args.type === "docker:index/container:Container" && state.attach === true) {
+            const result = (options.job ?? (() => JOB_SUCCEEDED))(String(state.name));
+            state.exitCode = result.exitCode;
+            state.containerLogs = result.logs;
           }
           return { id: `${args.name}-id`, state };
         },
@@ -143,15 +165,27 @@ export async function runProgram(
   /* eslint-enable @typescript-eslint/no-require-imports */
 
   const outputs: Record<string, ExportedValue> = {};
-  for (const [key, value] of Object.entries(program)) {
-    if (pulumi.Output.isInstance(value)) {
-      const resolved = await new Promise<unknown>((resolve) => value.apply(resolve));
-      outputs[key] = { value: resolved, secret: await pulumi.isSecret(value) };
-    } else {
-      outputs[key] = { value, secret: false };
+  // A failed output (a failed migration gate) makes the run's error, as it fails a real `up`.
+  try {
+    for (const [key, value] of Object.entries(program)) {
+      if (pulumi.Output.isInstance(value)) {
+        try {
+          // The SDK's own promise of the value: unlike apply, it also settles on a failure.
+          const settled = (value as unknown as { promise(): Promise<unknown> }).promise();
+          outputs[key] = { value: await settled, secret: await pulumi.isSecret(value) };
+        } catch (e) {
+          error ??= e as Error;
+        }
+      } else {
+        outputs[key] = { value, secret: false };
+      }
     }
+    await settings.disconnect().catch((e: unknown) => {
+      error ??= e as Error;
+    });
+  } catch (e) {
+    error ??= e as Error;
   }
-  await settings.disconnect();
 
   const resources = [...opts.entries()].map(([key, o]) => ({
     ...o,

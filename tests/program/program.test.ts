@@ -45,33 +45,51 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
       of(r, VOLUME)
         .map((v) => v.inputs.name)
         .sort(),
-    ).toEqual([`vpn-enterprise-${stack}-postgres-data`, `vpn-enterprise-${stack}-redis-data`]);
-    expect(of(r, RANDOM)).toHaveLength(6);
+    ).toEqual(["backup", "postgres", "redis"].map((s) => `vpn-enterprise-${stack}-${s}-data`));
+    expect(of(r, RANDOM)).toHaveLength(8);
     expect(
       of(r, CONTAINER)
         .map((c) => c.inputs.name)
         .sort(),
-    ).toEqual([`vpn-enterprise-${stack}-postgres-1`, `vpn-enterprise-${stack}-redis-1`]);
+    ).toEqual(
+      ["backup", "postgres", "postgres-migrate", "redis"].map(
+        (s) => `vpn-enterprise-${stack}-${s}-1`,
+      ),
+    );
   });
 
   test("every container gets the Workload's safe defaults", () => {
     for (const c of of(run(stack), CONTAINER)) {
       const i = c.inputs;
       const labels = labelsOf(c);
-      const service = labels["vpn-enterprise.service"] as ServiceName;
-      expect(SERVICE_NAMES).toContain(service);
+      const isJob = i.attach === true;
+      // A job belongs to the service it works for (postgres-migrate to postgres).
+      const service = labels["vpn-enterprise.service"];
+      const owner = (isJob ? service.split("-")[0] : service) as ServiceName;
+      expect(SERVICE_NAMES).toContain(owner);
       expect(labels).toMatchObject({
         "vpn-enterprise.project": PROJECT,
         "vpn-enterprise.stack": stack,
-        "vpn-enterprise.tier": CATALOG[service].tier,
+        "vpn-enterprise.tier": CATALOG[owner].tier,
       });
       expect(i.name).toMatch(new RegExp(`^vpn-enterprise-${stack}-${service}-\\d+$`));
-      expect(i.restart).toBe("unless-stopped");
-      expect(i.wait).toBe(true);
-      expect((i.healthcheck as Obj).tests).toEqual(
-        expect.arrayContaining([expect.stringMatching(/^CMD/)]),
-      );
-      expect(i.healthcheck).toMatchObject({ interval: "10s", timeout: "5s", retries: 5 });
+      if (isJob) {
+        expect([i.restart, i.mustRun, i.wait, i.healthcheck]).toEqual([
+          "no",
+          false,
+          undefined,
+          undefined,
+        ]);
+      } else {
+        expect(i.restart).toBe("unless-stopped");
+        expect(i.wait).toBe(true);
+        expect((i.healthcheck as Obj).tests).toEqual(
+          expect.arrayContaining([expect.stringMatching(/^CMD/)]),
+        );
+        expect(i.healthcheck).toMatchObject({
+          timeout: expect.stringMatching(/^\d+s$/) as unknown,
+        });
+      }
       expect(i.memory).toBeGreaterThanOrEqual(32);
       expect(i.memorySwap).toBe(i.memory);
       expect(i.cpus).toMatch(/^\d+\.\d*$/);
@@ -87,7 +105,7 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
       ]);
       expect(i.networkMode).toBeUndefined();
       expect(i.networksAdvanced).toEqual(
-        CATALOG[service].networks.map((tier) => ({
+        CATALOG[owner].networks.map((tier) => ({
           name: `vpn-networks-${tier}-id`,
           aliases: [service],
         })),
@@ -99,7 +117,7 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
 
   test("no secret value appears in env, labels, commands or healthchecks", () => {
     const r = run(stack);
-    expect(r.generatedSecrets).toHaveLength(6);
+    expect(r.generatedSecrets).toHaveLength(8);
     for (const c of of(r, CONTAINER)) {
       const exposed = JSON.stringify([
         c.inputs.envs,
@@ -134,7 +152,7 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
         expect(mounted.some((m) => file.startsWith(`${m}/`))).toBe(true);
       }
     }
-    expect([...withSecrets].sort()).toEqual(["postgres", "redis"]);
+    expect([...withSecrets].sort()).toEqual(["backup", "postgres", "postgres-migrate", "redis"]);
   });
 
   test("the postgres password reaches postgres as a file, never as env", () => {
@@ -154,7 +172,10 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
     const { outputs, generatedSecrets } = run(stack);
     expect(Object.keys(outputs).sort()).toEqual(
       [
+        "backups",
+        "connectionStrings",
         "credentials",
+        "data",
         "domain",
         "namePrefix",
         "networks",
@@ -251,7 +272,11 @@ describe("what differs between stacks", () => {
         // networks: subnets per tier, and the dev data network is not internal
         `${NETWORK}.inputs.ipamConfigs`,
         `${NETWORK}.inputs.internal`,
-        // resources and published ports per service
+        // resources and published ports per service; rendered settings (postgresql.conf,
+        // redis.conf), backup retention and /dev/shm size
+        `${CONTAINER}.inputs.uploads`,
+        `${CONTAINER}.inputs.envs`,
+        `${CONTAINER}.inputs.shmSize`,
         `${CONTAINER}.inputs.cpus`,
         `${CONTAINER}.inputs.memory`,
         `${CONTAINER}.inputs.memorySwap`,
@@ -306,7 +331,7 @@ describe("config given to the program", () => {
     );
     if (r.error) throw r.error;
     expect(of(r, RANDOM).map((x) => x.name)).not.toContain("vpn-secrets-postgresPassword");
-    expect(of(r, RANDOM)).toHaveLength(5);
+    expect(of(r, RANDOM)).toHaveLength(7);
     const everythingPlain = JSON.stringify(
       r.resources.map((x) => ({ ...x, inputs: mapSecrets(x.inputs, () => "[secret]") })),
     );
@@ -326,7 +351,11 @@ describe("config given to the program", () => {
       "dev",
     );
     if (r.error) throw r.error;
-    expect(of(r, CONTAINER).map((c) => c.inputs.name)).toEqual(["vpn-enterprise-dev-postgres-1"]);
+    expect(
+      of(r, CONTAINER)
+        .map((c) => c.inputs.name)
+        .sort(),
+    ).toEqual(["backup", "postgres", "postgres-migrate"].map((s) => `vpn-enterprise-dev-${s}-1`));
     expect(of(r, VOLUME).map((v) => v.inputs.name)).toContain("vpn-enterprise-dev-redis-data");
     expect(Object.keys(r.outputs.services.value as Obj)).toEqual(["postgres"]);
   });

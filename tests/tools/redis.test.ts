@@ -7,10 +7,31 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { redisHealthcheckCommand, renderRedisConf } from "../../render/redis";
+import {
+  REDIS_GUARDED_COMMANDS,
+  RedisCommandRule,
+  RedisConfInput,
+  RedisGuardedCommand,
+  redisHealthcheckCommand,
+  renderRedisConf,
+} from "../../render/redis";
 
 // Quotes, a backslash, a space and a '#': what redis.conf quoting must survive.
 const PASSWORD = 'pa ss"wo\\rd#1-long-enough';
+const KEYS_NAME = "keys_for-ops_7c1e";
+
+const ALL_ENABLED = Object.fromEntries(REDIS_GUARDED_COMMANDS.map((c) => [c, "enabled"])) as Record<
+  RedisGuardedCommand,
+  RedisCommandRule
+>;
+const GUARDED: Record<RedisGuardedCommand, RedisCommandRule> = {
+  FLUSHALL: "disabled",
+  FLUSHDB: "disabled",
+  CONFIG: "disabled",
+  DEBUG: "disabled",
+  KEYS: { renameTo: KEYS_NAME },
+  MONITOR: "disabled",
+};
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -25,20 +46,91 @@ function freePort(): Promise<number> {
   });
 }
 
-function cli(port: number, args: string[], password?: string): string {
+function cliEnv(password?: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.REDISCLI_AUTH;
   if (password !== undefined) env.REDISCLI_AUTH = password;
+  return env;
+}
+
+/** redis-cli's answer; `input` is sent on stdin, as the last argument when `-x` is given. */
+function cli(port: number, args: string[], password?: string, input?: Buffer): string {
   return execFileSync("redis-cli", ["-h", "127.0.0.1", "-p", String(port), ...args], {
-    env,
+    env: cliEnv(password),
     encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
+    input,
+    stdio: ["pipe", "pipe", "pipe"],
   }).trim();
 }
 
-let dir: string;
-let port: number;
-let server: ChildProcess;
+const info = (port: number, section: string) => cli(port, ["info", section], PASSWORD);
+const field = (text: string, name: string) => new RegExp(`^${name}:(.*)$`, "m").exec(text)?.[1];
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Server {
+  readonly dir: string;
+  readonly port: number;
+  readonly proc: ChildProcess;
+  /** Settles once the process has exited and its output is read. */
+  readonly closed: Promise<unknown>;
+  /** What the server wrote (its log goes to stdout). */
+  log(): string;
+}
+
+const running: Server[] = [];
+
+/** Starts redis-server on a rendered redis.conf in `dir`; resolves once it answers or exits. */
+async function start(
+  dir: string,
+  input: Omit<RedisConfInput, "port" | "password" | "dataDir">,
+): Promise<Server> {
+  const port = await freePort();
+  const conf = path.join(dir, "redis.conf");
+  fs.writeFileSync(conf, renderRedisConf({ port, password: PASSWORD, dataDir: dir, ...input }));
+  // Only the listening address is overridden, so the test binds loopback alone.
+  const proc = spawn("redis-server", [conf, "--bind", "127.0.0.1"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  proc.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  proc.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const closed = new Promise((resolve) => proc.once("close", resolve));
+  const server: Server = { dir, port, proc, closed, log: () => output };
+  running.push(server);
+  for (let i = 0; i < 100; i++) {
+    if (proc.exitCode !== null) return server;
+    const r = spawnSync("redis-cli", ["-h", "127.0.0.1", "-p", String(port), "ping"], {
+      encoding: "utf8",
+      env: cliEnv(),
+    });
+    if (r.stdout.includes("NOAUTH") || r.stdout.includes("PONG")) return server;
+    await sleep(100);
+  }
+  throw new Error(`redis-server did not start with the rendered redis.conf:\n${output}`);
+}
+
+/** Redis refuses to exit while its final save fails, so a directory goes only after it exits. */
+async function stop(server: Server): Promise<void> {
+  const { proc } = server;
+  if (proc.exitCode === null && proc.signalCode === null) {
+    proc.kill("SIGTERM");
+    const timer = setTimeout(() => proc.kill("SIGKILL"), 5000);
+    await server.closed;
+    clearTimeout(timer);
+  }
+  await server.closed;
+  running.splice(running.indexOf(server), 1);
+}
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "redis-conf-"));
+  dirs.push(dir);
+  return dir;
+}
+
+let guarded: Server;
+let open: Server;
 
 beforeAll(async () => {
   for (const tool of ["redis-server", "redis-cli"]) {
@@ -46,58 +138,207 @@ beforeAll(async () => {
       throw new Error(`${tool} is not installed: apt-get install redis-server (see README)`);
     }
   }
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "redis-conf-"));
-  port = await freePort();
-  const conf = path.join(dir, "redis.conf");
-  fs.writeFileSync(conf, renderRedisConf({ port, password: PASSWORD, dataDir: dir }));
-  // Only the listening address is overridden, so the test binds loopback alone.
-  server = spawn("redis-server", [conf, "--bind", "127.0.0.1"], { stdio: "ignore" });
-  for (let i = 0; i < 100; i++) {
-    const r = spawnSync("redis-cli", ["-h", "127.0.0.1", "-p", String(port), "ping"], {
-      encoding: "utf8",
-    });
-    if (r.stdout.includes("NOAUTH") || r.stdout.includes("PONG")) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error("redis-server did not start with the rendered redis.conf");
+  guarded = await start(tempDir(), {
+    maxmemoryMb: 4,
+    maxmemoryPolicy: "allkeys-lru",
+    commands: GUARDED,
+  });
+  open = await start(tempDir(), {
+    maxmemoryMb: 4,
+    maxmemoryPolicy: "noeviction",
+    commands: ALL_ENABLED,
+  });
 });
 
 afterAll(async () => {
-  // Redis refuses to exit while its final save fails, so the directory goes only after it exits.
-  const exited = new Promise((resolve) => server.once("exit", resolve));
-  server.kill("SIGTERM");
-  const timer = setTimeout(() => server.kill("SIGKILL"), 5000);
-  await exited;
-  clearTimeout(timer);
-  fs.rmSync(dir, { recursive: true, force: true });
+  for (const server of [...running]) await stop(server);
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test("a client without the password is refused", () => {
-  expect(cli(port, ["ping"])).toContain("NOAUTH");
-  expect(cli(port, ["set", "k", "v"])).toContain("NOAUTH");
+describe("with FLUSHALL, FLUSHDB, CONFIG, DEBUG and MONITOR disabled and KEYS renamed", () => {
+  test("a client without the password is refused, under the new name too", () => {
+    expect(cli(guarded.port, ["ping"])).toContain("NOAUTH");
+    expect(cli(guarded.port, ["set", "k", "v"])).toContain("NOAUTH");
+    expect(cli(guarded.port, [KEYS_NAME, "*"])).toContain("NOAUTH");
+  });
+
+  test("the password from the secret works, quoting and all", () => {
+    expect(cli(guarded.port, ["ping"], PASSWORD)).toBe("PONG");
+    expect(cli(guarded.port, ["ping"], "wrong-password")).toMatch(/WRONGPASS|NOAUTH|invalid/i);
+  });
+
+  test("append-only persistence is on, in the data directory", () => {
+    expect(field(info(guarded.port, "persistence"), "aof_enabled")).toBe("1");
+    expect(fs.readdirSync(path.join(guarded.dir, "appendonlydir"))).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^appendonly\.aof\.\d+\.incr\.aof$/)]),
+    );
+  });
+
+  test("the disabled commands are unknown even to an authenticated client", () => {
+    cli(guarded.port, ["set", "survivor", "1"], PASSWORD);
+    for (const args of [
+      ["flushall"],
+      ["flushdb"],
+      ["config", "get", "*"],
+      ["debug", "sleep", "0"],
+    ]) {
+      expect(cli(guarded.port, args, PASSWORD)).toMatch(
+        new RegExp(`^ERR unknown command '${args[0]}'`, "i"),
+      );
+    }
+    const monitor = spawnSync(
+      "redis-cli",
+      ["-h", "127.0.0.1", "-p", String(guarded.port), "monitor"],
+      {
+        env: cliEnv(PASSWORD),
+        encoding: "utf8",
+        timeout: 5000,
+      },
+    );
+    expect(monitor.stdout).toMatch(/ERR unknown command 'monitor'/i);
+    expect(cli(guarded.port, ["get", "survivor"], PASSWORD)).toBe("1");
+  });
+
+  test("KEYS answers only under its new name", () => {
+    cli(guarded.port, ["set", "listed", "1"], PASSWORD);
+    expect(cli(guarded.port, ["keys", "*"], PASSWORD)).toMatch(/^ERR unknown command 'keys'/i);
+    expect(cli(guarded.port, [KEYS_NAME, "listed"], PASSWORD)).toBe("listed");
+  });
+
+  test("the memory limit and the eviction policy are in effect", () => {
+    const memory = info(guarded.port, "memory");
+    expect(field(memory, "maxmemory")).toBe(String(4 * 1024 * 1024));
+    expect(field(memory, "maxmemory_policy")).toBe("allkeys-lru");
+    // allkeys-lru makes room by evicting: 8 MB of writes into 4 MB all succeed.
+    const value = Buffer.alloc(1024 * 1024, "x");
+    for (let i = 0; i < 8; i++) {
+      expect(cli(guarded.port, ["-x", "set", `big-${i}`], PASSWORD, value)).toBe("OK");
+    }
+    expect(Number(field(info(guarded.port, "stats"), "evicted_keys"))).toBeGreaterThan(0);
+  });
+
+  test("the container healthcheck passes with the right password file and fails without", () => {
+    const good = path.join(guarded.dir, "password");
+    fs.writeFileSync(good, PASSWORD);
+    expect(spawnSync("sh", ["-c", redisHealthcheckCommand(good, guarded.port)]).status).toBe(0);
+    const bad = path.join(guarded.dir, "bad-password");
+    fs.writeFileSync(bad, "not-the-password");
+    expect(spawnSync("sh", ["-c", redisHealthcheckCommand(bad, guarded.port)]).status).not.toBe(0);
+  });
+
+  test("a rename target is refused when it is any long command name this server knows", () => {
+    const names = cli(guarded.port, ["command", "list"], PASSWORD)
+      .split("\n")
+      .filter((name) => /^[A-Za-z0-9_-]{8,64}$/.test(name));
+    expect(names.length).toBeGreaterThan(50);
+    const accepted = names.filter((name) => {
+      try {
+        renderRedisConf({
+          port: 1,
+          password: "p",
+          dataDir: "/d",
+          maxmemoryMb: 1,
+          maxmemoryPolicy: "noeviction",
+          commands: { ...GUARDED, KEYS: { renameTo: name } },
+        });
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    expect(accepted).toEqual([]);
+  });
 });
 
-test("the password from the secret works, quoting and all", () => {
-  expect(cli(port, ["ping"], PASSWORD)).toBe("PONG");
-  expect(cli(port, ["ping"], "wrong-password")).toMatch(/WRONGPASS|NOAUTH|invalid/i);
+describe("with every command enabled", () => {
+  test("the guarded commands all work, DEBUG included", () => {
+    expect(cli(open.port, ["config", "get", "dir"], PASSWORD)).toBe(
+      `dir\n${fs.realpathSync(open.dir)}`,
+    );
+    expect(cli(open.port, ["config", "get", "appendonly"], PASSWORD)).toBe("appendonly\nyes");
+    expect(cli(open.port, ["debug", "sleep", "0"], PASSWORD)).toBe("OK");
+    cli(open.port, ["set", "k", "v"], PASSWORD);
+    expect(cli(open.port, ["keys", "*"], PASSWORD)).toBe("k");
+    expect(cli(open.port, ["flushdb"], PASSWORD)).toBe("OK");
+    expect(cli(open.port, ["flushall"], PASSWORD)).toBe("OK");
+    const monitor = spawnSync(
+      "redis-cli",
+      ["-h", "127.0.0.1", "-p", String(open.port), "monitor"],
+      {
+        env: cliEnv(PASSWORD),
+        encoding: "utf8",
+        timeout: 1000,
+      },
+    );
+    expect(monitor.stdout.trim()).toBe("OK");
+  });
+
+  test("modules stay off and protected configs cannot be changed", () => {
+    expect(cli(open.port, ["module", "load", "/nonexistent.so"], PASSWORD)).toMatch(
+      /MODULE command not allowed/,
+    );
+    expect(cli(open.port, ["config", "set", "dir", "/tmp"], PASSWORD)).toMatch(/protected config/i);
+  });
+
+  test("noeviction refuses writes beyond maxmemory instead of dropping keys", () => {
+    expect(field(info(open.port, "memory"), "maxmemory_policy")).toBe("noeviction");
+    cli(open.port, ["flushall"], PASSWORD);
+    const value = Buffer.alloc(1024 * 1024, "x");
+    const answers = [0, 1, 2, 3, 4, 5, 6, 7].map((i) =>
+      cli(open.port, ["-x", "set", `big-${i}`], PASSWORD, value),
+    );
+    const written = answers.filter((a) => a === "OK").length;
+    expect(answers[0]).toBe("OK");
+    expect(answers[answers.length - 1]).toMatch(/^OOM command not allowed/);
+    expect(cli(open.port, ["dbsize"], PASSWORD)).toBe(String(written));
+  });
+
+  test("the container healthcheck passes", () => {
+    const good = path.join(open.dir, "password");
+    fs.writeFileSync(good, PASSWORD);
+    expect(spawnSync("sh", ["-c", redisHealthcheckCommand(good, open.port)]).status).toBe(0);
+  });
 });
 
-test("append-only persistence is on, in the data directory", () => {
-  expect(cli(port, ["config", "get", "appendonly"], PASSWORD)).toBe("appendonly\nyes");
-  expect(cli(port, ["config", "get", "dir"], PASSWORD)).toBe(`dir\n${fs.realpathSync(dir)}`);
-});
+test("a FLUSHDB in the AOF stops Redis once FLUSHDB is disabled, until the AOF is rewritten", async () => {
+  const dir = tempDir();
+  const rules = { maxmemoryMb: 16, maxmemoryPolicy: "noeviction" } as const;
+  const enabled = await start(dir, { ...rules, commands: ALL_ENABLED });
+  cli(enabled.port, ["set", "kept", "1"], PASSWORD);
+  cli(enabled.port, ["flushdb"], PASSWORD);
+  cli(enabled.port, ["set", "kept", "2"], PASSWORD);
+  await stop(enabled);
 
-test("the container healthcheck passes with the right password file and fails without", () => {
-  const good = path.join(dir, "password");
-  fs.writeFileSync(good, PASSWORD);
-  expect(spawnSync("sh", ["-c", redisHealthcheckCommand(good, port)]).status).toBe(0);
-  const bad = path.join(dir, "bad-password");
-  fs.writeFileSync(bad, "not-the-password");
-  expect(spawnSync("sh", ["-c", redisHealthcheckCommand(bad, port)]).status).not.toBe(0);
+  const refused = await start(dir, { ...rules, commands: GUARDED });
+  await stop(refused);
+  expect(refused.proc.exitCode).toBe(1);
+  expect(refused.log()).toMatch(/Unknown command 'flushdb' reading the append only file/);
+
+  const rewriting = await start(dir, { ...rules, commands: ALL_ENABLED });
+  cli(rewriting.port, ["bgrewriteaof"], PASSWORD);
+  for (let i = 0; i < 100; i++) {
+    const persistence = info(rewriting.port, "persistence");
+    const busy = ["aof_rewrite_in_progress", "aof_rewrite_scheduled"];
+    if (busy.every((name) => field(persistence, name) === "0")) break;
+    await sleep(100);
+  }
+  await stop(rewriting);
+
+  const after = await start(dir, { ...rules, commands: GUARDED });
+  expect(after.proc.exitCode).toBeNull();
+  expect(cli(after.port, ["get", "kept"], PASSWORD)).toBe("2");
+  await stop(after);
 });
 
 test("a password with a line break is refused before it can break the file", () => {
   expect(() =>
-    renderRedisConf({ port: 1, password: "a\nrename-command x", dataDir: "/d" }),
+    renderRedisConf({
+      port: 1,
+      password: "a\nrename-command x",
+      dataDir: "/d",
+      maxmemoryMb: 1,
+      maxmemoryPolicy: "noeviction",
+      commands: ALL_ENABLED,
+    }),
   ).toThrow("line break");
 });

@@ -1,0 +1,336 @@
+/**
+ * The data tier under mocks, for both stack files: PostgreSQL with its rendered settings and
+ * migration job, Redis with its rendered redis.conf, the backup job, and the outputs other teams read.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { PROJECT, ROOT, STACKS, StackName, cliConfig } from "../stackFiles";
+import {
+  JobResult,
+  ProgramRun,
+  RecordedResource,
+  isSecretValue,
+  reveal,
+  runProgram,
+} from "./harness";
+
+const CONTAINER = "docker:index/container:Container";
+const VOLUME = "docker:index/volume:Volume";
+
+type Obj = Record<string, unknown>;
+interface Upload {
+  file: string;
+  content: unknown;
+  permissions: string;
+}
+
+const containers = (r: ProgramRun) => r.resources.filter((x) => x.type === CONTAINER);
+const container = (r: ProgramRun, service: string): RecordedResource => {
+  const c = containers(r).find((x) => String(x.inputs.name).endsWith(`-${service}-1`));
+  if (!c) throw new Error(`no ${service} container`);
+  return c;
+};
+const uploads = (c: RecordedResource) => (c.inputs.uploads ?? []) as Upload[];
+const upload = (c: RecordedResource, file: string): string => {
+  const u = uploads(c).find((x) => x.file === file);
+  if (!u) throw new Error(`${String(c.inputs.name)} has no upload ${file}`);
+  return reveal(u.content) as string;
+};
+const env = (c: RecordedResource): Record<string, string> =>
+  Object.fromEntries(
+    (c.inputs.envs as string[]).map((e): [string, string] => {
+      const at = e.indexOf("=");
+      return [e.slice(0, at), e.slice(at + 1)];
+    }),
+  );
+const dependsOnName = (c: RecordedResource, name: string) =>
+  c.dependencies.some((urn) => urn.endsWith(`::${name}`));
+
+function servicesWith(stack: StackName, change: Obj): Record<string, string> {
+  const config = cliConfig(stack);
+  const services = JSON.parse(config[`${PROJECT}:services`]) as Obj;
+  for (const [name, body] of Object.entries(change)) {
+    services[name] = { ...(services[name] as Obj | undefined), ...(body as Obj) };
+  }
+  return { ...config, [`${PROJECT}:services`]: JSON.stringify(services) };
+}
+
+const CONSUMER = path.join(__dirname, "fixtures", "dataConsumer.ts");
+
+/** Runs the consumer program in a child process, where an unhandled failure can be observed. */
+function runFailing(
+  config: Record<string, string>,
+  job: JobResult,
+): { containers: string[]; errors: { name?: string; message: string }[] } {
+  // Its exit status is the SDK's (it reports promises still pending at exit); stdout is the result.
+  const { stdout } = spawnSync(
+    process.execPath,
+    [path.join(__dirname, "child", "failingRun.js"), CONSUMER, "prod"],
+    {
+      env: {
+        ...process.env,
+        VPN_CONFIG: JSON.stringify(config),
+        VPN_JOB_RESULT: JSON.stringify(job),
+      },
+      cwd: ROOT,
+      encoding: "utf8",
+    },
+  );
+  return JSON.parse(stdout) as ReturnType<typeof runFailing>;
+}
+
+const runs = new Map<StackName, ProgramRun>();
+beforeAll(async () => {
+  for (const stack of STACKS) runs.set(stack, await runProgram(cliConfig(stack), stack));
+});
+const run = (stack: StackName): ProgramRun => {
+  const r = runs.get(stack);
+  if (!r) throw new Error(`no run for ${stack}`);
+  if (r.error) throw r.error;
+  return r;
+};
+
+describe.each(STACKS)("the %s stack's data tier", (stack) => {
+  const prefix = `vpn-enterprise-${stack}`;
+
+  test("every password reaches its container only as a secret file (0400)", () => {
+    const r = run(stack);
+    expect(r.generatedSecrets).toHaveLength(8);
+    for (const c of containers(r)) {
+      for (const u of uploads(c)) {
+        const text = JSON.stringify(reveal(u.content));
+        const holdsSecret = r.generatedSecrets.some((s) => text.includes(s));
+        if (holdsSecret) {
+          expect([u.file, isSecretValue(u.content), u.permissions]).toEqual([u.file, true, "0400"]);
+        }
+      }
+      const exposed = JSON.stringify([c.inputs.envs, c.inputs.command, c.inputs.healthcheck]);
+      for (const s of r.generatedSecrets) expect(exposed).not.toContain(s);
+    }
+  });
+
+  test("PostgreSQL runs the rendered settings, init.sql on first start, a pg_isready check", () => {
+    const pg = container(run(stack), "postgres");
+    expect(pg.inputs.command).toEqual([
+      "postgres",
+      "-c",
+      "config_file=/etc/postgresql/postgresql.conf",
+    ]);
+    const conf = upload(pg, "/etc/postgresql/postgresql.conf");
+    const expected =
+      stack === "dev" ? { max: 50, buffers: "64MB" } : { max: 200, buffers: "512MB" };
+    expect(conf).toMatch(new RegExp(`^max_connections\\s*=\\s*${expected.max}\\b`, "m"));
+    expect(conf).toMatch(new RegExp(`^shared_buffers\\s*=\\s*'?${expected.buffers}`, "m"));
+    expect(upload(pg, "/docker-entrypoint-initdb.d/10-init.sql")).toContain("vpn_readonly");
+    expect(env(pg)).toMatchObject({
+      POSTGRES_USER: "vpn_admin",
+      POSTGRES_DB: "vpn_enterprise",
+      POSTGRES_PASSWORD_FILE: "/run/secrets/postgres_password",
+    });
+    expect((pg.inputs.healthcheck as Obj).tests).toEqual([
+      "CMD",
+      "pg_isready",
+      "-h",
+      "127.0.0.1",
+      "-p",
+      "5432",
+      "-U",
+      "vpn_admin",
+      "-d",
+      "vpn_enterprise",
+    ]);
+    expect(pg.inputs.shmSize).toBe(stack === "dev" ? 64 : 512);
+  });
+
+  test("the migration job waits for PostgreSQL and carries every migration file", () => {
+    const r = run(stack);
+    const job = container(r, "postgres-migrate");
+    expect(job.inputs).toMatchObject({
+      attach: true,
+      logs: true,
+      mustRun: false,
+      restart: "no",
+      readOnly: true,
+      user: "70:70",
+    });
+    expect(job.inputs.healthcheck).toBeUndefined();
+    expect(job.inputs.wait).toBeUndefined();
+    expect(dependsOnName(job, "vpn-postgres-server-1")).toBe(true);
+    const shipped = fs.readdirSync(path.join(ROOT, "migrations")).filter((f) => f.endsWith(".sql"));
+    expect(shipped.length).toBeGreaterThan(0);
+    for (const f of shipped) {
+      expect(upload(job, `/opt/vpn-postgres/migrations/${f}`)).toBe(
+        fs.readFileSync(path.join(ROOT, "migrations", f), "utf8"),
+      );
+    }
+    expect(env(job)).toMatchObject({
+      PGHOST: "postgres",
+      PGUSER: "vpn_admin",
+      PGDATABASE: "vpn_enterprise",
+      PGPASSFILE: "/run/secrets/pgpass",
+      MIGRATIONS_DIR: "/opt/vpn-postgres/migrations",
+    });
+    expect(upload(job, "/run/secrets/pgpass")).toMatch(/^postgres:5432:\*:vpn_admin:GENERATED/);
+  });
+
+  test("the backup job: schedule and retention from config, dumps on the backups volume", () => {
+    const r = run(stack);
+    const backup = container(r, "backup");
+    expect(dependsOnName(backup, "vpn-postgres-server-1")).toBe(true);
+    expect(env(backup)).toMatchObject({
+      BACKUP_DIR: "/var/lib/postgresql/data",
+      BACKUP_RETENTION_DAYS: stack === "dev" ? "2" : "7",
+      BACKUP_INTERVAL_HOURS: "24",
+      BACKUP_START_UTC: "02:30",
+    });
+    expect(backup.inputs.volumes).toEqual(
+      expect.arrayContaining([
+        { volumeName: `${prefix}-backup-data`, containerPath: "/var/lib/postgresql/data" },
+      ]),
+    );
+    expect((backup.inputs.healthcheck as Obj).tests).toEqual([
+      "CMD",
+      "sh",
+      "/opt/vpn-postgres/schedule.sh",
+      "--check",
+    ]);
+    expect(backup.inputs.ports).toEqual([]);
+  });
+
+  test("Redis: maxmemory and the guarded commands as the stack file says", () => {
+    const redis = container(run(stack), "redis");
+    const conf = upload(redis, "/run/secrets/redis.conf");
+    expect(conf).toContain(stack === "dev" ? "maxmemory 96mb" : "maxmemory 384mb");
+    expect(conf).toContain("maxmemory-policy noeviction");
+    expect(conf).toContain('rename-command CONFIG ""');
+    expect(conf.includes('rename-command FLUSHALL ""')).toBe(stack === "prod");
+  });
+
+  test("outputs: endpoints and role names in the clear, connection strings secret", () => {
+    const { outputs, generatedSecrets } = run(stack);
+    expect(outputs.data).toEqual({
+      secret: false,
+      value: {
+        postgres: {
+          host: "postgres",
+          port: 5432,
+          database: "vpn_enterprise",
+          adminUser: "vpn_admin",
+          appUser: "vpn_app",
+          readonlyUser: "vpn_readonly",
+          schemaVersion: "001_tenants.sql",
+        },
+        redis: { host: "redis", port: 6379 },
+      },
+    });
+    expect(outputs.connectionStrings.secret).toBe(true);
+    const urls = outputs.connectionStrings.value as Record<string, string>;
+    expect(Object.keys(urls).sort()).toEqual(["postgresApp", "postgresReadonly", "redis"]);
+    expect(urls.postgresApp).toMatch(
+      /^postgresql:\/\/vpn_app:GENERATED\w+@postgres:5432\/vpn_enterprise$/,
+    );
+    expect(urls.postgresReadonly).toMatch(
+      /^postgresql:\/\/vpn_readonly:GENERATED\w+@postgres:5432\//,
+    );
+    expect(urls.redis).toMatch(/^redis:\/\/:GENERATED\w+@redis:6379\/0$/);
+    for (const url of Object.values(urls)) {
+      expect(generatedSecrets.some((s) => url.includes(s))).toBe(true);
+    }
+    expect(outputs.backups).toEqual({
+      secret: false,
+      value: {
+        volume: `${prefix}-backup-data`,
+        directory: "/var/lib/postgresql/data",
+        schedule: { startUtc: "02:30", everyHours: 24 },
+        retentionDays: stack === "dev" ? 2 : 7,
+        metricsFile: "/var/lib/postgresql/data/vpn_backup.prom",
+        listCommand: `docker exec ${prefix}-backup-1 sh /opt/vpn-postgres/restore.sh`,
+        restoreCommand: `docker exec ${prefix}-backup-1 sh /opt/vpn-postgres/restore.sh <file name, or latest>`,
+      },
+    });
+  });
+
+  test("all three data volumes follow the stack's protection", () => {
+    const volumes = run(stack).resources.filter((x) => x.type === VOLUME);
+    expect(volumes.map((v) => v.inputs.name).sort()).toEqual(
+      ["backup", "postgres", "redis"].map((s) => `${prefix}-${s}-data`),
+    );
+    const expected = stack === "prod" ? [true, true] : [false, false];
+    for (const v of volumes) expect([v.protect, v.retainOnDelete]).toEqual(expected);
+  });
+});
+
+test("prod publishes no port at all; dev only the two data ports on loopback", () => {
+  expect(containers(run("prod")).flatMap((c) => c.inputs.ports as Obj[])).toEqual([]);
+  const devPorts = containers(run("dev")).flatMap((c) => c.inputs.ports as Obj[]);
+  expect(devPorts.map((p) => `${String(p.ip)}:${String(p.external)}`).sort()).toEqual([
+    "127.0.0.1:5432",
+    "127.0.0.1:6379",
+  ]);
+});
+
+describe("migrations as a deploy step", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "mig-"));
+  });
+  afterEach(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const withDir = (stack: StackName) => servicesWith(stack, { postgres: { migrationsDir: dir } });
+
+  test("a new migration file changes the job and nothing else", async () => {
+    fs.writeFileSync(path.join(dir, "001_a.sql"), "CREATE TABLE a (id int);");
+    const before = await runProgram(withDir("prod"), "prod");
+    fs.writeFileSync(path.join(dir, "002_b.sql"), "CREATE TABLE b (id int);");
+    const after = await runProgram(withDir("prod"), "prod");
+    for (const r of [before, after]) if (r.error) throw r.error;
+    const changed = after.resources
+      .filter((x) => {
+        const old = before.resources.find((y) => y.type === x.type && y.name === x.name);
+        return JSON.stringify(old?.inputs) !== JSON.stringify(x.inputs);
+      })
+      .map((x) => x.name);
+    expect(changed).toEqual(["vpn-postgres-migrate-1"]);
+    expect(after.outputs.data.value).toMatchObject({ postgres: { schemaVersion: "002_b.sql" } });
+  });
+
+  test("a failed migration fails the deploy with the job's last lines; consumers wait", () => {
+    fs.writeFileSync(path.join(dir, "001_a.sql"), "CREATE TABLE a (id int);");
+    const failed: JobResult = {
+      exitCode: 1,
+      // As the provider stores it: Docker's 8-byte frame header before each frame.
+      logs:
+        "\u0001\u0000\u0000\u0000\u0000\u0000\u0000\u0020applying 001_a.sql\n" +
+        '\u0002\u0000\u0000\u0000\u0000\u0000\u0000\u0040migration 001_a.sql failed: ERROR:  relation "a" already exists\n',
+    };
+    const out = runFailing(withDir("prod"), failed);
+    expect(out.containers).not.toContain("vpn-enterprise-prod-consumer-1");
+    expect(out.containers).toContain("vpn-enterprise-prod-postgres-migrate-1");
+    const error = out.errors.find((e) => e.name === "MigrationError");
+    expect(error?.message).toContain(
+      "container vpn-enterprise-prod-postgres-migrate-1, exit code 1",
+    );
+    expect(error?.message).toContain(
+      '  migration 001_a.sql failed: ERROR:  relation "a" already exists',
+    );
+    expect(error?.message).not.toMatch(/[\u0000-\u0002]/);
+  });
+});
+
+test("a consumer that depends on dataReady waits for healthy data services and the migrations", async () => {
+  const ok = await runProgram(cliConfig("prod"), "prod", { program: CONSUMER });
+  if (ok.error) throw ok.error;
+  const consumer = containers(ok).find((c) => c.inputs.name === "vpn-enterprise-prod-consumer-1");
+  expect(consumer).toBeDefined();
+  for (const name of ["vpn-postgres-server-1", "vpn-postgres-migrate-1", "vpn-redis-server-1"]) {
+    expect(consumer && dependsOnName(consumer, name)).toBe(true);
+  }
+  // The same program with the job succeeding, in the child runner: the consumer is created there
+  // too, so its absence above is the gate's doing.
+  const child = runFailing(cliConfig("prod"), { exitCode: 0, logs: "" });
+  expect(child.errors).toEqual([]);
+  expect(child.containers).toContain("vpn-enterprise-prod-consumer-1");
+});
