@@ -323,7 +323,7 @@ export const BACKUP_INTERVALS = [1, 2, 3, 4, 6, 8, 12, 24] as const;
 
 const backupExtras = {
   schedule: strict({
-    /** First backup of the UTC day, HH:MM; the others follow every `everyHours`. */
+    /** One backup slot, HH:MM UTC; the others are every `everyHours` before and after it. */
     startUtc: z
       .string()
       .regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, { error: "a UTC time of day as HH:MM, e.g. 02:30" })

@@ -1,4 +1,9 @@
-import { cpusRoundTrips, dockerCpus, goDuration } from "../../config/dockerValues";
+import {
+  cpusRoundTrips,
+  dockerCpus,
+  goDuration,
+  readableContainerLog,
+} from "../../config/dockerValues";
 
 describe("dockerCpus: the spelling the Docker provider reads back", () => {
   // Read-backs observed from the provider's nanoInt64ToDecimalString.
@@ -36,5 +41,22 @@ describe("goDuration: Go's time.Duration spelling", () => {
 
   test("fractions are refused rather than rounded", () => {
     expect(() => goDuration(1.5)).toThrow("not a whole number");
+  });
+});
+
+describe("readableContainerLog", () => {
+  test("drops Docker's frame headers, whatever the frame size bytes are", () => {
+    const frame = (stream: number, text: string) =>
+      String.fromCharCode(stream, 0, 0, 0, 0, 0, 0, text.length) + text;
+    // A frame of 10 bytes has a size byte that is a line break; 0x80+ arrives as U+FFFD.
+    const raw = frame(1, "line one\n") + frame(2, "error: x\n") + frame(1, "0123456789") + "\n";
+    expect(readableContainerLog(raw)).toBe("line one\nerror: x\n0123456789\n");
+    expect(readableContainerLog("\u0001\u0000\u0000\u0000\u0000\u0000\u0000\ufffdtext")).toBe(
+      "text",
+    );
+  });
+
+  test("leaves text without headers alone", () => {
+    expect(readableContainerLog("plain\noutput\n")).toBe("plain\noutput\n");
   });
 });

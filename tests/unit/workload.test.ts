@@ -22,6 +22,18 @@ describe("validateWorkload", () => {
     }).not.toThrow();
   });
 
+  test("accepts a job: one container, no healthcheck, no port", () => {
+    expect(() => {
+      validateWorkload({
+        ...base,
+        oneShot: true,
+        replicas: 1,
+        healthcheck: undefined,
+        port: undefined,
+      });
+    }).not.toThrow();
+  });
+
   test.each<[string, Partial<WorkloadArgs>, string]>([
     ["zero replicas", { replicas: 0 }, "replicas: given 0"],
     ["root user", { user: "0:0" }, 'user: given "0:0"'],
@@ -50,6 +62,18 @@ describe("validateWorkload", () => {
       "scaled with a data volume",
       { volumes: [{ volume: undefined as unknown as docker.Volume, path: "/data" }] },
       "1 for a service with a data volume",
+    ],
+    ["a service without a healthcheck", { healthcheck: undefined }, "healthcheck: required"],
+    ["a job with a healthcheck", { oneShot: true, replicas: 1 }, "none for a oneShot job"],
+    [
+      "a job with replicas",
+      { oneShot: true, healthcheck: undefined },
+      "replicas: given 2; allowed: 1 for a oneShot job",
+    ],
+    [
+      "a published port without a service port",
+      { port: undefined, replicas: 1, ports: [{ hostIp: "127.0.0.1", host: 80, protocol: "tcp" }] },
+      "none for a service without a port",
     ],
   ])("refuses %s", (_name, change, message) => {
     expect(() => {
