@@ -100,6 +100,7 @@ export class Platform extends pulumi.ComponentResource {
       volumeNames: this.volumeNames,
       services: this.services,
       credentials: this.credentials,
+      data: this.data,
       connectionStrings: this.connectionStrings,
       backups: this.backups,
     });

@@ -249,6 +249,14 @@ function checkPostgres(
       });
     }
   });
+  if (pg.database.length > 36) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["database"],
+      message:
+        "at most 36 characters, so a restore's <database>_pre_restore_<timestamp> fits PostgreSQL's 63",
+    });
+  }
   if (users.some(([, user]) => user === pg.database) || pg.database === "postgres") {
     ctx.addIssue({
       code: "custom",

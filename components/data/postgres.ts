@@ -181,6 +181,7 @@ export class Postgres extends pulumi.ComponentResource {
       readonlyUser: this.readonlyUser,
       containerNames: this.containerNames,
       imageId: this.imageId,
+      schemaVersion: this.schemaVersion,
     });
   }
 }

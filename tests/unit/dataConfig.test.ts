@@ -90,6 +90,12 @@ const BAD: [string, Record<string, unknown>, string, string][] = [
     "lower-case letters",
   ],
   [
+    "database name too long for a restore's kept copy",
+    services({ postgres: { database: "d".repeat(37) } }),
+    "services.postgres.database",
+    "at most 36 characters",
+  ],
+  [
     "role name in the pg_ namespace",
     services({ postgres: { appUser: "pg_app" } }),
     "services.postgres.appUser",
