@@ -2,7 +2,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { PostgresConfig } from "../../config/schema";
-import { renderInitSql, renderPgpass } from "../../render/postgres";
+import { renderInitSql } from "../../render/initSql";
+import { renderPgpass } from "../../render/postgres";
 import { WorkloadFile } from "../workload";
 
 /** Where the server, the migration job and the backup job find their files. */

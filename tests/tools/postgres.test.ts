@@ -9,7 +9,8 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { renderInitSql, renderPostgresConf } from "../../render/postgres";
+import { renderInitSql } from "../../render/initSql";
+import { renderPostgresConf } from "../../render/postgres";
 import {
   busyboxPath,
   Conn,

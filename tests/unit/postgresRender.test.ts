@@ -1,14 +1,13 @@
 /**
- * render/postgres.ts without a server: quoting, the lines the files must have, and the refusals
+ * render/postgres.ts and render/initSql.ts without a server: quoting, the lines the files must have, and the refusals
  * (each naming its field). tests/tools/postgres.test.ts runs the same output on PostgreSQL 15.
  */
+import { InitSqlInput, renderInitSql } from "../../render/initSql";
 import {
-  InitSqlInput,
   POSTGRES_EXTENSIONS,
   PostgresConfInput,
   quoteIdent,
   quoteLiteral,
-  renderInitSql,
   renderPgpass,
   renderPostgresConf,
 } from "../../render/postgres";
