@@ -77,6 +77,15 @@ error_line() {
     END { print (found != "" ? found : last) }'
 }
 maint() { psql -X -q -At -v ON_ERROR_STOP=1 --no-password -d postgres "$@"; }
+# Runs the current step's command; on failure prints its output and ends the script, the step
+# naming the error.
+run_step() {
+  if ! err=$("$@" 2>&1); then
+    printf '%s\n' "$err" >&2
+    step="$step: $(error_line "$err")"
+    exit 1
+  fi
+}
 
 say "verifying $name"
 if ! err=$(pg_restore --list "$file" 2>&1 >/dev/null); then
@@ -117,20 +126,12 @@ trap 'exit 143' TERM
 trap 'exit 130' INT
 
 step="creating database $new"
-if ! err=$(maint -c "CREATE DATABASE \"$new\" TEMPLATE template0" 2>&1); then
-  printf '%s\n' "$err" >&2
-  step="creating database $new: $(error_line "$err")"
-  exit 1
-fi
+run_step maint -c "CREATE DATABASE \"$new\" TEMPLATE template0"
 created=yes
 say "created database $new"
 
 step="pg_restore into $new"
-if ! err=$(pg_restore --exit-on-error --single-transaction --no-password -d "$new" "$file" 2>&1); then
-  printf '%s\n' "$err" >&2
-  step="pg_restore into $new: $(error_line "$err")"
-  exit 1
-fi
+run_step pg_restore --exit-on-error --single-transaction --no-password -d "$new" "$file"
 say "restored $name into $new"
 
 step="checking whether $db exists"
@@ -142,11 +143,7 @@ if [ "$exists" = 1 ]; then
   ended=$(maint -c "SELECT count(pg_catalog.pg_terminate_backend(pid, 10000)) FROM pg_catalog.pg_stat_activity WHERE datname = '$db' AND pid <> pg_catalog.pg_backend_pid()")
   say "closed $db to new connections; ended $ended session(s)"
   step="renaming $db to $old and $new to $db"
-  if ! err=$(maint -c "BEGIN; ALTER DATABASE \"$db\" RENAME TO \"$old\"; ALTER DATABASE \"$new\" RENAME TO \"$db\"; COMMIT;" 2>&1); then
-    printf '%s\n' "$err" >&2
-    step="$step: $(error_line "$err")"
-    exit 1
-  fi
+  run_step maint -c "BEGIN; ALTER DATABASE \"$db\" RENAME TO \"$old\"; ALTER DATABASE \"$new\" RENAME TO \"$db\"; COMMIT;"
   swapped=yes
   say "renamed $db to $old (connections off) and $new to $db"
   kept="previous database kept as $old"
@@ -160,11 +157,7 @@ fi
 
 if [ -n "${INIT_SQL:-}" ]; then
   step="restored $name into $db, but $INIT_SQL failed"
-  if ! err=$(psql -X -q -v ON_ERROR_STOP=1 --no-password -d "$db" -f "$INIT_SQL" 2>&1 >/dev/null); then
-    printf '%s\n' "$err" >&2
-    step="$step: $(error_line "$err")"
-    exit 1
-  fi
+  run_step psql -X -q -v ON_ERROR_STOP=1 --no-password -d "$db" -f "$INIT_SQL"
   say "ran $INIT_SQL on $db"
 fi
 
