@@ -13,6 +13,7 @@ import {
   RecordedResource,
   isSecretValue,
   reveal,
+  runEachStack,
   runProgram,
 } from "./harness";
 
@@ -81,16 +82,7 @@ function runFailing(
   return JSON.parse(stdout) as ReturnType<typeof runFailing>;
 }
 
-const runs = new Map<StackName, ProgramRun>();
-beforeAll(async () => {
-  for (const stack of STACKS) runs.set(stack, await runProgram(cliConfig(stack), stack));
-});
-const run = (stack: StackName): ProgramRun => {
-  const r = runs.get(stack);
-  if (!r) throw new Error(`no run for ${stack}`);
-  if (r.error) throw r.error;
-  return r;
-};
+const run = runEachStack(STACKS, cliConfig);
 
 describe.each(STACKS)("the %s stack's data tier", (stack) => {
   const prefix = `vpn-enterprise-${stack}`;

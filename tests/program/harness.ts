@@ -193,3 +193,23 @@ export async function runProgram(
   }));
   return { resources, outputs, generatedSecrets, error };
 }
+
+/**
+ * Runs the program once per stack file before the tests of the calling file, and returns a lookup
+ * that throws the run's error, so each test reads a successful run.
+ */
+export function runEachStack<S extends string>(
+  stacks: readonly S[],
+  configOf: (stack: S) => Record<string, string>,
+): (stack: S) => ProgramRun {
+  const runs = new Map<S, ProgramRun>();
+  beforeAll(async () => {
+    for (const stack of stacks) runs.set(stack, await runProgram(configOf(stack), stack));
+  });
+  return (stack) => {
+    const r = runs.get(stack);
+    if (!r) throw new Error(`no run for ${stack}`);
+    if (r.error) throw r.error;
+    return r;
+  };
+}

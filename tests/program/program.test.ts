@@ -1,12 +1,13 @@
 import { CATALOG, SERVICE_NAMES, ServiceName } from "../../config/catalog";
 import { ConfigError } from "../../config/load";
-import { PROJECT, STACKS, StackName, cliConfig } from "../stackFiles";
+import { PROJECT, STACKS, cliConfig } from "../stackFiles";
 import {
   ProgramRun,
   RecordedResource,
   isSecretValue,
   mapSecrets,
   reveal,
+  runEachStack,
   runProgram,
 } from "./harness";
 
@@ -22,16 +23,7 @@ const labelsOf = (r: RecordedResource) =>
     (r.inputs.labels as { label: string; value: string }[]).map((l) => [l.label, l.value]),
   );
 
-const runs = new Map<StackName, ProgramRun>();
-beforeAll(async () => {
-  for (const stack of STACKS) runs.set(stack, await runProgram(cliConfig(stack), stack));
-});
-const run = (stack: StackName): ProgramRun => {
-  const r = runs.get(stack);
-  if (!r) throw new Error(`no run for ${stack}`);
-  if (r.error) throw r.error;
-  return r;
-};
+const run = runEachStack(STACKS, cliConfig);
 
 describe.each(STACKS)("the %s stack under mocks", (stack) => {
   test("registers networks, volumes, credentials and the data services", () => {
