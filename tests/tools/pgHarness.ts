@@ -4,7 +4,6 @@
  */
 import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as path from "path";
 import { renderPgpass } from "../../render/postgres";
 
@@ -26,19 +25,6 @@ export function requireTools(): string {
   const busybox = spawnSync("sh", ["-c", "command -v busybox"], { encoding: "utf8" });
   if (busybox.status !== 0) throw new Error("busybox is missing: apt-get install busybox-static");
   return busybox.stdout.trim();
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => {
-        resolve(port);
-      });
-    });
-  });
 }
 
 /**

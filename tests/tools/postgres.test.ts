@@ -14,7 +14,6 @@ import { renderPostgresConf } from "../../render/postgres";
 import {
   busyboxPath,
   Conn,
-  freePort,
   pgEnv,
   PG_BIN,
   psql,
@@ -26,6 +25,7 @@ import {
   startServer,
   writePgpass,
 } from "./pgHarness";
+import { freePort } from "./freePort";
 
 const DB = "vpn_enterprise";
 const ADMIN = "vpn_admin";

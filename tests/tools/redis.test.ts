@@ -4,7 +4,6 @@
  */
 import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import {
@@ -15,6 +14,7 @@ import {
   redisHealthcheckCommand,
   renderRedisConf,
 } from "../../render/redis";
+import { freePort } from "./freePort";
 
 // Quotes, a backslash, a space and a '#': what redis.conf quoting must survive.
 const PASSWORD = 'pa ss"wo\\rd#1-long-enough';
@@ -32,19 +32,6 @@ const GUARDED: Record<RedisGuardedCommand, RedisCommandRule> = {
   KEYS: { renameTo: KEYS_NAME },
   MONITOR: "disabled",
 };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => {
-        resolve(port);
-      });
-    });
-  });
-}
 
 function cliEnv(password?: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };

@@ -1,17 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, defaultNamePrefix, parseStackConfig } from "../../config/load";
+import { defaultNamePrefix, parseStackConfig } from "../../config/load";
 import { isPinnedImage } from "../../config/schema";
 import { PROJECT, STACKS, projectValues } from "../stackFiles";
-
-function problemsOf(raw: Record<string, unknown>): readonly string[] {
-  try {
-    parseStackConfig(raw, PROJECT, "test");
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  throw new Error("expected a ConfigError, but the config was accepted");
-}
+import { expectProblem, problemsOf } from "./configProblems";
 
 const base = { domain: "vpn.example.com" };
 const svc = (name: string, body: unknown) => ({ ...base, services: { [name]: body } });
@@ -329,11 +320,7 @@ describe("bad configs", () => {
   });
 
   test.each(BAD)("%s", (_name, raw, key, fragment) => {
-    const problems = problemsOf(raw);
-    const line = problems.find((p) => p.startsWith(`${ns}${key}:`));
-    if (line === undefined)
-      throw new Error(`no problem names ${key}; got:\n${problems.join("\n")}`);
-    expect(line).toContain(fragment);
+    expectProblem(raw, key, fragment);
   });
 
   test("every problem is reported at once, in one error", () => {

@@ -2,22 +2,13 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ConfigError, parseStackConfig } from "../../config/load";
+import { parseStackConfig } from "../../config/load";
 import { loadMigrations } from "../../config/migrations";
 import { PROJECT, ROOT, STACKS, projectValues } from "../stackFiles";
+import { expectProblem, problemsOf } from "./configProblems";
 
 const base = { domain: "vpn.example.com" };
 const ns = `${PROJECT}:`;
-
-function problemsOf(raw: Record<string, unknown>, root = ROOT): readonly string[] {
-  try {
-    parseStackConfig(raw, PROJECT, "test", root);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  throw new Error("expected a ConfigError, but the config was accepted");
-}
 
 describe("defaults a platform team gets without writing anything", () => {
   const cfg = parseStackConfig(base, PROJECT, "staging", ROOT);
@@ -241,11 +232,7 @@ const BAD: [string, Record<string, unknown>, string, string][] = [
 
 describe("bad data-tier configs", () => {
   test.each(BAD)("%s", (_name, raw, key, fragment) => {
-    const problems = problemsOf(raw);
-    const line = problems.find((p) => p.startsWith(`${ns}${key}:`));
-    if (line === undefined)
-      throw new Error(`no problem names ${key}; got:\n${problems.join("\n")}`);
-    expect(line).toContain(fragment);
+    expectProblem(raw, key, fragment);
   });
 });
 
