@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { STATEFUL_SERVICES, StatefulServiceName } from "../config/catalog";
 import { StackConfig } from "../config/load";
+import { AppTier, createAppTier } from "./apps/tier";
 import { BackupInfo } from "./data/backup";
 import { ConnectionStrings, DataEndpoints, createDataTier } from "./data/tier";
 import { TierNetworks } from "./network";
@@ -25,6 +26,8 @@ export interface OperatorCredentials {
   readonly postgresPassword: string;
   readonly redisPassword: string;
   readonly grafanaAdminPassword: string;
+  /** The n8n editor's edge login (user and password); null when n8n is off or unguarded. */
+  readonly n8nEditor: { readonly user: string; readonly password: string } | null;
 }
 
 /** The whole platform: networks, credentials, data volumes and the services of each tier. */
@@ -45,6 +48,8 @@ export class Platform extends pulumi.ComponentResource {
   public readonly backups: pulumi.Output<BackupInfo | null>;
   /** What an app must depend on: data services healthy and the migrations applied. */
   public readonly dataReady: pulumi.Output<pulumi.Resource[]>;
+  /** The app services (each undefined when disabled). */
+  public readonly apps: AppTier;
 
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("vpn:platform:Platform", name, {}, opts);
@@ -63,8 +68,11 @@ export class Platform extends pulumi.ComponentResource {
     );
 
     // Volumes belong to the platform, not to the service: disabling a service keeps its data.
-    const volumes = {} as Record<StatefulServiceName, docker.Volume>;
+    // A disabled service keeps its volume unless its dataProtection says keepWhenDisabled: false.
+    const volumes: Partial<Record<StatefulServiceName, docker.Volume>> = {};
     for (const service of STATEFUL_SERVICES) {
+      const svc = cfg.services[service];
+      if (!svc.enabled && !svc.dataProtection.keepWhenDisabled) continue;
       volumes[service] = serviceVolume(
         `${name}-${service}-data`,
         {
@@ -75,15 +83,43 @@ export class Platform extends pulumi.ComponentResource {
         this,
       );
     }
+    // The guide's api-logs: replicas append to their own files; logs are not data, so unprotected.
+    const apiLogs =
+      cfg.services.api.logs === "volume"
+        ? serviceVolume(
+            `${name}-api-logs`,
+            {
+              dockerName: `${cfg.namePrefix}-api-logs`,
+              labels: { ...labels, "vpn-enterprise.service": "api" },
+              protection: { protect: false, retainOnDelete: true, keepWhenDisabled: true },
+            },
+            this,
+          )
+        : undefined;
+    const allVolumes: Record<string, docker.Volume> = { ...volumes };
+    if (apiLogs) allVolumes.apiLogs = apiLogs;
     this.volumeNames = pulumi.output(
-      Object.fromEntries(Object.entries(volumes).map(([s, v]) => [s, v.name])),
+      Object.fromEntries(Object.entries(allVolumes).map(([s, v]) => [s, v.name])),
     );
 
     const context = { namePrefix: cfg.namePrefix, labels, networks: this.networks.networks };
     const data = createDataTier(name, this, cfg, context, volumes, this.secrets.values);
+    const apps = createAppTier(
+      name,
+      this,
+      cfg,
+      context,
+      volumes,
+      apiLogs,
+      this.secrets.values,
+      data.ready,
+    );
+    this.apps = apps;
     const endpoints: Record<string, pulumi.Output<ServiceEndpoint>> = {};
-    if (data.postgres) endpoints.postgres = endpoint(data.postgres);
-    if (data.redis) endpoints.redis = endpoint(data.redis);
+    const running = { postgres: data.postgres, redis: data.redis, ...apps };
+    for (const [service, svc] of Object.entries(running)) {
+      if (svc && "containerNames" in svc) endpoints[service] = endpoint(svc);
+    }
     this.services = pulumi.output(endpoints);
     this.data = data.endpoints;
     this.connectionStrings = data.connectionStrings;
@@ -95,6 +131,9 @@ export class Platform extends pulumi.ComponentResource {
       postgresPassword: s.postgresPassword,
       redisPassword: s.redisPassword,
       grafanaAdminPassword: s.grafanaAdminPassword,
+      n8nEditor: pulumi
+        .all([apps.n8nEditorAuth, s.n8nEditorPassword])
+        .apply(([auth, password]) => (auth ? { user: auth.user, password } : null)),
     });
     this.registerOutputs({
       volumeNames: this.volumeNames,

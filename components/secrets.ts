@@ -10,6 +10,7 @@ const LENGTHS: Record<SecretName, number> = {
   redisPassword: 32,
   grafanaAdminPassword: 24,
   n8nEncryptionKey: 48,
+  n8nEditorPassword: 24,
   apiJwtSecret: 64,
   apiServiceKey: 48,
 };

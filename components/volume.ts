@@ -29,3 +29,13 @@ export function serviceVolume(
     },
   );
 }
+
+/** The volume of an enabled stateful service (the Platform creates one for each). */
+export function volumeOf<K extends string>(
+  volumes: Readonly<Partial<Record<K, docker.Volume>>>,
+  service: K,
+): docker.Volume {
+  const v = volumes[service];
+  if (!v) throw new Error(`${service} is enabled but the platform made no volume for it`);
+  return v;
+}

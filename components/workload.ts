@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { dockerCpus, goDuration } from "../config/dockerValues";
+import { serviceImage } from "./image";
 import { dockerLabels } from "./labels";
 import { WorkloadArgs, validateWorkload } from "./workloadArgs";
 
@@ -32,7 +33,14 @@ export class Workload extends pulumi.ComponentResource {
   constructor(name: string, args: WorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
     super("vpn:platform:Workload", name, {}, opts);
     validateWorkload(args);
-    const imageId = this.resolveImage(name, args);
+    const imageId =
+      "id" in args.image
+        ? pulumi.output(args.image.id)
+        : serviceImage(`${name}-image`, {
+            image: args.image,
+            localName: `${args.namePrefix}-${args.service}:local`,
+            parent: this,
+          });
     const user = args.user;
     const [owner, group = owner] = user.split(":");
     const hc = args.healthcheck;
@@ -81,6 +89,7 @@ export class Workload extends pulumi.ComponentResource {
               .sort()
               .map((k) => `${k}=${env[k]}`),
             command: args.command ? [...args.command] : undefined,
+            entrypoints: args.entrypoint ? [...args.entrypoint] : undefined,
             networksAdvanced: args.networks.map((n) => ({ name: n.id, aliases: [args.service] })),
             ports: (args.ports ?? []).map((p) => ({
               internal: p.container ?? args.port ?? p.host,
@@ -136,8 +145,21 @@ export class Workload extends pulumi.ComponentResource {
                 volumeName: v.volume.name,
                 containerPath: v.path,
               })),
-              ...uploadDirs.map((dir) => ({ containerPath: dir })),
+              ...(args.binds ?? []).map((b) => ({ hostPath: b.hostPath, containerPath: b.path })),
+              ...[...(args.anonymousVolumes ?? []), ...uploadDirs].map((dir) => ({
+                containerPath: dir,
+              })),
             ],
+            deviceRequests:
+              args.gpus === undefined
+                ? undefined
+                : [
+                    {
+                      driver: "nvidia",
+                      count: args.gpus === "all" ? -1 : args.gpus,
+                      capabilities: ["gpu"],
+                    },
+                  ],
             uploads,
           },
           {
@@ -167,35 +189,6 @@ export class Workload extends pulumi.ComponentResource {
       containerNames: this.containerNames,
       imageId: this.imageId,
     });
-  }
-
-  private resolveImage(name: string, args: WorkloadArgs): pulumi.Output<string> {
-    if ("id" in args.image) return pulumi.output(args.image.id);
-    const { ref, build } = args.image;
-    if (ref !== undefined) {
-      // keepLocally: the image may be shared with another stack on the same Docker host.
-      return new docker.RemoteImage(
-        `${name}-image`,
-        { name: ref, keepLocally: true },
-        { parent: this },
-      ).imageId;
-    }
-    if (build === undefined) throw new Error(`${args.service}: image has neither ref nor build`);
-    return new docker.Image(
-      `${name}-image`,
-      {
-        imageName: `${args.namePrefix}-${args.service}:local`,
-        build: {
-          context: build.context,
-          dockerfile: build.dockerfile,
-          args: build.args,
-          target: build.target,
-        },
-        skipPush: true,
-        buildOnPreview: false,
-      },
-      { parent: this },
-    ).repoDigest;
   }
 }
 

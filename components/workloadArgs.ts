@@ -40,12 +40,19 @@ export interface WorkloadArgs {
   readonly replicas: number;
   /** CPU, memory (MB) and process limits of each container. */
   readonly resources: ResourcesConfig;
-  /** `uid:gid` the process runs as; never root. */
+  /** `uid:gid` the process runs as; never root unless `rootReason` says why. */
   readonly user: string;
+  /**
+   * Why this workload must run as root (uid 0). Only a oneShot job may, and only with the
+   * capabilities it names in `capAdd`. Default none: root is refused.
+   */
+  readonly rootReason?: string;
   /** Plain environment. Strings only, so a Pulumi secret cannot end up here. */
   readonly env?: Readonly<Record<string, string>>;
   /** Command (arguments to the image's entrypoint). Plain strings only, like env. */
   readonly command?: readonly string[];
+  /** Replaces the image's entrypoint. Default the image's. */
+  readonly entrypoint?: readonly string[];
   /** Networks to join, each with the service name as alias. */
   readonly networks: readonly docker.Network[];
   /** Port the service listens on (the default container side of a published port); none for a job. */
@@ -67,8 +74,21 @@ export interface WorkloadArgs {
   readonly tmpfs?: readonly string[];
   /** Linux capabilities to keep (`CAP_...`); all others are dropped. Default none. */
   readonly capAdd?: readonly string[];
-  /** Named volumes to mount. */
-  readonly volumes?: readonly { readonly volume: docker.Volume; readonly path: string }[];
+  /**
+   * Named volumes to mount. A volume holds one replica's state unless `shared` says the replicas
+   * may write it together (each to its own files, such as logs).
+   */
+  readonly volumes?: readonly {
+    readonly volume: docker.Volume;
+    readonly path: string;
+    readonly shared?: boolean;
+  }[];
+  /** Host directories to bind-mount (development only: the Docker host's own files). */
+  readonly binds?: readonly { readonly hostPath: string; readonly path: string }[];
+  /** Paths that get a fresh anonymous volume (filled from the image) per container. */
+  readonly anonymousVolumes?: readonly string[];
+  /** GPUs to request from the NVIDIA runtime: `all` or a count. Default none. */
+  readonly gpus?: "all" | number;
   /** Config files, world-readable (0444), shown in preview diffs. */
   readonly files?: readonly WorkloadFile[];
   /** Secret files: content is a Pulumi secret, mode 0400, owned by `user`. */
@@ -103,7 +123,7 @@ export function workloadFromConfig(
 ) {
   const entry: CatalogEntry = CATALOG[service];
   return {
-    service,
+    service: hostName(service),
     tier: entry.tier,
     namePrefix: ctx.namePrefix,
     labels: ctx.labels,
@@ -118,17 +138,30 @@ export function workloadFromConfig(
   } satisfies Partial<WorkloadArgs>;
 }
 
+/** A catalog key as container names and network aliases spell it: `pythonAi` -> `python-ai`. */
+export function hostName(service: ServiceName): string {
+  return service.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
 /** Checks the Workload's own invariants; messages name the service and the argument. */
 export function validateWorkload(args: WorkloadArgs): void {
   const problems: string[] = [];
   if (!Number.isInteger(args.replicas) || args.replicas < 1) {
     problems.push(`replicas: given ${args.replicas}; allowed: an integer >= 1`);
   }
-  if ((args.volumes ?? []).length > 0 && args.replicas > 1) {
+  if ((args.volumes ?? []).some((v) => v.shared !== true) && args.replicas > 1) {
     problems.push(`replicas: given ${args.replicas}; allowed: 1 for a service with a data volume`);
   }
-  if (/^0(:|$)/.test(args.user) || args.user === "root") {
-    problems.push(`user: given ${JSON.stringify(args.user)}; allowed: a non-root uid[:gid]`);
+  const root = /^0(:|$)/.test(args.user) || args.user === "root";
+  if (root && (args.rootReason === undefined || args.oneShot !== true)) {
+    problems.push(
+      `user: given ${JSON.stringify(args.user)}; allowed: a non-root uid[:gid] (root only for a oneShot job with a rootReason)`,
+    );
+  }
+  for (const b of args.binds ?? []) {
+    if (!path.posix.isAbsolute(b.hostPath) || !path.posix.isAbsolute(b.path)) {
+      problems.push(`binds: ${b.hostPath} -> ${b.path}: allowed: absolute paths on both sides`);
+    }
   }
   const hc = args.healthcheck;
   if (args.oneShot === true) {

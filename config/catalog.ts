@@ -20,10 +20,17 @@ export interface CatalogEntry {
   readonly metrics?: { readonly port: number; readonly path: string };
   /** Public path prefixes that nginx routes to it. */
   readonly routes?: readonly string[];
+  /** The path its health endpoint answers on (HTTP services built from docker/). */
+  readonly health?: string;
+  /** What the service needs enabled to work at all; the schema refuses it without them. */
+  readonly requires?: readonly string[];
+  /** An optional service: disabled unless the stack enables it. */
+  readonly optional?: boolean;
   /** Defaults for its config block (`services.<name>`). */
   readonly defaults: {
-    /** A pinned image reference (a tag other than `latest`, or a digest). */
-    readonly image: string;
+    /** A pinned image reference (a tag other than `latest`, or a digest), or a local build. */
+    readonly image:
+      string | { readonly build: { readonly context: string; readonly dockerfile: string } };
     /** `uid:gid` the image's own non-root user has. */
     readonly user: string;
     readonly cpus: number;
@@ -75,6 +82,121 @@ export const CATALOG = {
       cpus: 0.5,
       memoryMb: 256,
       pidsLimit: 64,
+    },
+  },
+  // The app tier. The images of the first five are built from docker/ with the reference services of
+  // examples/ as context, so the dev stack runs out of the box; a stack points `image` at the real
+  // application's source (a path or a git URL) or at a prebuilt image.
+  api: {
+    tier: "app",
+    networks: ["app", "data"],
+    port: 3000,
+    health: "/health",
+    metrics: { port: 3000, path: "/metrics" },
+    routes: ["/api/"],
+    requires: ["postgres", "redis"],
+    defaults: {
+      image: {
+        build: { context: "examples/node-service", dockerfile: "docker/node-service/Dockerfile" },
+      },
+      user: "1001:1001",
+      cpus: 1,
+      memoryMb: 512,
+      pidsLimit: 256,
+    },
+  },
+  web: {
+    tier: "app",
+    networks: ["app"],
+    port: 3001,
+    health: "/health",
+    routes: ["/"],
+    defaults: {
+      image: { build: { context: "examples/web", dockerfile: "docker/web/Dockerfile" } },
+      user: "1001:1001",
+      cpus: 0.5,
+      memoryMb: 512,
+      pidsLimit: 256,
+    },
+  },
+  pythonAi: {
+    tier: "app",
+    networks: ["app"],
+    port: 5001,
+    health: "/health",
+    routes: ["/api/ai/"],
+    defaults: {
+      image: {
+        build: { context: "examples/python-ai", dockerfile: "docker/python-ai/Dockerfile" },
+      },
+      user: "1001:1001",
+      cpus: 1,
+      memoryMb: 1024,
+      pidsLimit: 256,
+    },
+  },
+  ollama: {
+    tier: "app",
+    networks: ["app"],
+    port: 11434,
+    // Not in the image: the Ollama component hands the new volume to its user before the server
+    // starts (the image runs as root upstream; here it does not).
+    dataPath: "/var/lib/ollama",
+    defaults: {
+      image: "ollama/ollama:0.9.0",
+      user: "1001:1001",
+      cpus: 2,
+      memoryMb: 4096,
+      pidsLimit: 512,
+    },
+  },
+  n8n: {
+    tier: "app",
+    networks: ["app"],
+    port: 5678,
+    // n8nio/n8n creates /home/node/.n8n owned by its `node` user (1000:1000).
+    dataPath: "/home/node/.n8n",
+    routes: ["/admin/n8n/"],
+    defaults: {
+      image: "n8nio/n8n:1.72.1",
+      user: "1000:1000",
+      cpus: 1,
+      memoryMb: 1024,
+      pidsLimit: 256,
+    },
+  },
+  dbManager: {
+    tier: "app",
+    networks: ["data"],
+    port: 3002,
+    health: "/health",
+    requires: ["postgres"],
+    optional: true,
+    defaults: {
+      image: {
+        build: { context: "examples/node-service", dockerfile: "docker/node-service/Dockerfile" },
+      },
+      user: "1001:1001",
+      cpus: 0.5,
+      memoryMb: 256,
+      pidsLimit: 128,
+    },
+  },
+  provisioner: {
+    tier: "app",
+    networks: ["app", "data"],
+    port: 3003,
+    health: "/health",
+    requires: ["postgres", "api"],
+    optional: true,
+    defaults: {
+      image: {
+        build: { context: "examples/node-service", dockerfile: "docker/node-service/Dockerfile" },
+      },
+      user: "1001:1001",
+      cpus: 0.5,
+      memoryMb: 256,
+      pidsLimit: 128,
     },
   },
 } as const satisfies Record<string, CatalogEntry>;

@@ -2,9 +2,11 @@
  * The only code that reads Pulumi config. It gathers this project's keys, validates them against
  * the schema and returns one frozen StackConfig, or throws one ConfigError naming every problem.
  */
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { Migration, loadMigrations } from "./migrations";
+import { checkLocalPaths } from "./paths";
 import { ALLOWED_KEYS, RawStackConfig, SecretName, stackConfigSchema } from "./schema";
 
 export interface StackConfig extends Omit<RawStackConfig, "namePrefix" | "secrets"> {
@@ -16,6 +18,8 @@ export interface StackConfig extends Omit<RawStackConfig, "namePrefix" | "secret
   readonly secrets: Readonly<Partial<Record<SecretName, pulumi.Output<string>>>>;
   /** The SQL migrations from `services.postgres.migrationsDir`, in the order they apply. */
   readonly migrations: readonly Migration[];
+  /** The project directory: relative paths in the config (build contexts, dev sources) start here. */
+  readonly projectDir: string;
 }
 
 /**
@@ -139,9 +143,11 @@ export function parseStackConfig(
   const { migrations, problems } = pg.enabled
     ? loadMigrations(pg.migrationsDir, root)
     : { migrations: [], problems: [] };
-  if (problems.length > 0) {
-    throw new ConfigError(problems.map((p) => `${project}:services.postgres.migrationsDir: ${p}`));
-  }
+  const all = [
+    ...problems.map((p) => `services.postgres.migrationsDir: ${p}`),
+    ...checkLocalPaths(rest.services, root),
+  ];
+  if (all.length > 0) throw new ConfigError(all.map((p) => `${project}:${p}`));
   const wrapped: Partial<Record<SecretName, pulumi.Output<string>>> = {};
   for (const [name, value] of Object.entries(secrets) as [SecretName, string | undefined][]) {
     if (value !== undefined) wrapped[name] = pulumi.secret(value);
@@ -153,6 +159,7 @@ export function parseStackConfig(
     namePrefix: namePrefix ?? defaultNamePrefix(project, stack),
     secrets: wrapped,
     migrations,
+    projectDir: path.resolve(root),
   });
 }
 

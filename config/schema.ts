@@ -6,6 +6,18 @@
 import { z } from "zod";
 import { CATALOG, CatalogEntry, SERVICE_NAMES, ServiceName, TIERS, Tier } from "./catalog";
 import {
+  GIT_CONTEXT,
+  apiExtras,
+  checkDevMode,
+  dbManagerExtras,
+  isGitContext,
+  n8nExtras,
+  ollamaExtras,
+  provisionerExtras,
+  pythonAiExtras,
+  webExtras,
+} from "./appSchema";
+import {
   backupExtras,
   checkBackup,
   checkPostgres,
@@ -67,8 +79,16 @@ const imageSchema = strict({
     })
     .optional(),
   build: strict({
-    context: z.string().min(1),
-    dockerfile: z.string().min(1).optional(),
+    /**
+     * A directory relative to the project directory, or a git URL
+     * (`https://host/org/repo.git#<tag or commit>[:<subdirectory>]`).
+     */
+    context: z.string().min(1).refine(validContext, {
+      error:
+        "a directory relative to the project (such as ../vpn-enterprise/apps/api) or a git URL https://host/org/repo.git#<tag or commit>[:<subdirectory>] (also ssh:// or git@)",
+    }),
+    /** Relative to the project directory for a path context; inside the repository for a git one. */
+    dockerfile: z.string().min(1).refine(isRelativePath, { error: "a relative path" }).optional(),
     args: z.record(z.string().regex(ENV_NAME), z.string()).optional(),
     target: z.string().min(1).optional(),
   }).optional(),
@@ -81,6 +101,14 @@ const imageSchema = strict({
     });
   }
 });
+
+function isRelativePath(p: string): boolean {
+  return !p.startsWith("/") && !p.includes("\\") && !p.includes("\0");
+}
+
+function validContext(context: string): boolean {
+  return isGitContext(context) ? GIT_CONTEXT.test(context) : isRelativePath(context);
+}
 
 const envSchema = z.record(z.string(), z.string()).superRefine((env, ctx) => {
   for (const key of Object.keys(env)) {
@@ -117,6 +145,17 @@ const userSchema = z
 const dataProtectionSchema = strict({
   protect: z.boolean().default(true),
   retainOnDelete: z.boolean().default(true),
+  /** Keep the volume while the service is disabled. False removes it (needs protect: false). */
+  keepWhenDisabled: z.boolean().default(true),
+}).superRefine((p, ctx) => {
+  if (!p.keepWhenDisabled && p.protect) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["keepWhenDisabled"],
+      message:
+        "true while protect is true (Pulumi refuses to delete a protected volume); set protect: false as well to remove it",
+    });
+  }
 });
 
 function serviceShape(entry: CatalogEntry) {
@@ -137,8 +176,8 @@ function serviceShape(entry: CatalogEntry) {
     pidsLimit: z.int().min(16).max(65536).default(d.pidsLimit),
   });
   return {
-    enabled: z.boolean().default(true),
-    image: imageSchema.prefault({ ref: d.image }),
+    enabled: z.boolean().default(entry.optional !== true),
+    image: imageSchema.prefault(typeof d.image === "string" ? { ref: d.image } : d.image),
     replicas: stateful
       ? z
           .int()
@@ -179,6 +218,10 @@ function statefulService<E extends z.core.$ZodLooseShape>(entry: CatalogEntry, e
     dataProtection: dataProtectionSchema.prefault({}),
     ...extras,
   });
+}
+
+function appService<E extends z.core.$ZodLooseShape>(entry: CatalogEntry, extras: E) {
+  return strict({ ...serviceShape(entry), ...extras });
 }
 
 const NETWORK_DEFAULTS: Record<Tier, { subnet: string; internal: boolean }> = {
@@ -231,6 +274,21 @@ const servicesSchema = strict({
     .superRefine(checkRedis)
     .prefault({}),
   backup: statefulService(CATALOG.backup, backupExtras).superRefine(checkService).prefault({}),
+  api: appService(CATALOG.api, apiExtras)
+    .superRefine(checkService)
+    .superRefine(checkDevMode)
+    .prefault({}),
+  web: appService(CATALOG.web, webExtras)
+    .superRefine(checkService)
+    .superRefine(checkDevMode)
+    .prefault({}),
+  pythonAi: appService(CATALOG.pythonAi, pythonAiExtras).superRefine(checkService).prefault({}),
+  ollama: statefulService(CATALOG.ollama, ollamaExtras).superRefine(checkService).prefault({}),
+  n8n: statefulService(CATALOG.n8n, n8nExtras).superRefine(checkService).prefault({}),
+  dbManager: appService(CATALOG.dbManager, dbManagerExtras).superRefine(checkService).prefault({}),
+  provisioner: appService(CATALOG.provisioner, provisionerExtras)
+    .superRefine(checkService)
+    .prefault({}),
 } satisfies Record<ServiceName, z.ZodType>).prefault({});
 
 const secretValue = z.string().min(16).max(512);
@@ -242,6 +300,7 @@ export const SECRET_NAMES = [
   "redisPassword",
   "grafanaAdminPassword",
   "n8nEncryptionKey",
+  "n8nEditorPassword",
   "apiJwtSecret",
   "apiServiceKey",
 ] as const;
@@ -270,6 +329,11 @@ export const stackConfigSchema = strict({
           : undefined,
     })
     .regex(DNS_NAME, { error: "a lower-case DNS name such as vpn.example.com" }),
+  /**
+   * How the edge serves the domain: `off` (HTTP only, the dev stack), `selfSigned` or `files`.
+   * The public URLs the apps are given (https or http) follow it.
+   */
+  tls: strict({ mode: z.enum(["off", "selfSigned", "files"]).default("selfSigned") }).prefault({}),
   networks: networksSchema,
   services: servicesSchema,
   secrets: secretsSchema,
@@ -277,6 +341,7 @@ export const stackConfigSchema = strict({
   checkSubnets(cfg.networks, ctx);
   checkPorts(cfg, ctx);
   checkBackup(cfg, ctx);
+  checkRequires(cfg, ctx);
 });
 
 export type RawStackConfig = z.output<typeof stackConfigSchema>;
@@ -290,6 +355,36 @@ export type DataProtection = z.output<typeof dataProtectionSchema>;
 export type PostgresConfig = RawStackConfig["services"]["postgres"];
 export type RedisConfig = RawStackConfig["services"]["redis"];
 export type BackupConfig = RawStackConfig["services"]["backup"];
+type Services = RawStackConfig["services"];
+export type ApiConfig = Services["api"];
+export type WebConfig = Services["web"];
+export type PythonAiConfig = Services["pythonAi"];
+export type OllamaConfig = Services["ollama"];
+export type N8nConfig = Services["n8n"];
+export type DbManagerConfig = Services["dbManager"];
+export type ProvisionerConfig = Services["provisioner"];
+
+/** The base URL users reach the platform at, as the apps must announce it. */
+export function publicUrl(cfg: Pick<RawStackConfig, "domain" | "tls">): string {
+  return `${cfg.tls.mode === "off" ? "http" : "https"}://${cfg.domain}`;
+}
+
+/** A service that cannot work without another (the catalog's `requires`) needs it enabled. */
+function checkRequires(cfg: RawStackConfig, ctx: z.RefinementCtx): void {
+  for (const name of SERVICE_NAMES) {
+    const entry: CatalogEntry = CATALOG[name];
+    if (!cfg.services[name].enabled) continue;
+    for (const need of entry.requires ?? []) {
+      if (!cfg.services[need as ServiceName].enabled) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["services", name, "enabled"],
+          message: `false while services.${need} is disabled (${name} needs ${need}); enable ${need} or disable ${name}`,
+        });
+      }
+    }
+  }
+}
 
 function checkSubnets(networks: NetworksConfig, ctx: z.RefinementCtx): void {
   const parsed = TIERS.map((tier) => ({ tier, cidr: parseCidr(networks[tier].subnet) }));

@@ -1,10 +1,10 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { CATALOG } from "../../config/catalog";
-import { readableContainerLog } from "../../config/dockerValues";
 import { Migration } from "../../config/migrations";
 import { PostgresConfig } from "../../config/schema";
 import { renderPostgresConf } from "../../render/postgres";
+import { JobError, jobGate } from "../job";
 import { ServiceContext, Workload, workloadFromConfig } from "../workload";
 import {
   PG_PATHS,
@@ -27,9 +27,6 @@ export interface PostgresArgs {
   /** The SQL migrations, in the order they apply. */
   readonly migrations: readonly Migration[];
 }
-
-/** Lines of a failed job's output that go into the deploy error. */
-const OUTPUT_TAIL_LINES = 15;
 
 /**
  * PostgreSQL on the data network, its data on a named volume, its passwords in files, its settings
@@ -151,15 +148,11 @@ export class Postgres extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const job = migrate.job;
-    if (!job) throw new Error("the migration Workload is a oneShot job");
-    const jobContainer = migrate.containers[0];
-    this.ready = pulumi
-      .all([job.exitCode, job.output, jobContainer.name])
-      .apply(([exitCode, output, container]) => {
-        if (exitCode !== 0) throw new MigrationError(container, exitCode, output);
-        return [...server.containers, jobContainer];
-      });
+    this.ready = jobGate(
+      migrate,
+      server.containers,
+      (container, exitCode, output) => new MigrationError(container, exitCode, output),
+    );
 
     const last = args.migrations.at(-1)?.name ?? null;
     this.schemaVersion = this.ready.apply(() => last);
@@ -187,16 +180,14 @@ export class Postgres extends pulumi.ComponentResource {
 }
 
 /** The deploy error of a failed migration run: the runner's last lines name the file and error. */
-export class MigrationError extends pulumi.RunError {
+export class MigrationError extends JobError {
   constructor(container: string, exitCode: number | undefined, output: string | undefined) {
-    const lines = readableContainerLog(output ?? "")
-      .trimEnd()
-      .split("\n")
-      .slice(-OUTPUT_TAIL_LINES);
     super(
-      `PostgreSQL migrations failed (container ${container}, exit code ${exitCode ?? "unknown"}); ` +
-        `whatever waits for the migrations was left as it was. Fix the file (or add a new one) and run up again. ` +
-        `Last lines of its output:\n${lines.map((l) => `  ${l}`).join("\n")}`,
+      "PostgreSQL migrations",
+      "Fix the file (or add a new one) and run up again.",
+      container,
+      exitCode,
+      output,
     );
     this.name = "MigrationError";
   }

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CATALOG, StatefulServiceName } from "../../config/catalog";
 import { StackConfig } from "../../config/load";
 import { SecretName } from "../../config/schema";
+import { volumeOf } from "../volume";
 import { ServiceContext } from "../workload";
 import { Backup, BackupInfo } from "./backup";
 import { Postgres } from "./postgres";
@@ -53,7 +54,7 @@ export function createDataTier(
   parent: pulumi.Resource,
   cfg: StackConfig,
   context: ServiceContext,
-  volumes: Readonly<Record<StatefulServiceName, docker.Volume>>,
+  volumes: Readonly<Partial<Record<StatefulServiceName, docker.Volume>>>,
   secrets: Readonly<Record<SecretName, pulumi.Output<string>>>,
 ): DataTier {
   const services = cfg.services;
@@ -68,7 +69,7 @@ export function createDataTier(
         {
           context,
           config: services.postgres,
-          volume: volumes.postgres,
+          volume: volumeOf(volumes, "postgres"),
           passwords,
           migrations: cfg.migrations,
         },
@@ -81,7 +82,7 @@ export function createDataTier(
         {
           context,
           config: services.redis,
-          volume: volumes.redis,
+          volume: volumeOf(volumes, "redis"),
           password: secrets.redisPassword,
         },
         { parent },
@@ -96,7 +97,7 @@ export function createDataTier(
             context,
             config: services.backup,
             postgres: services.postgres,
-            volume: volumes.backup,
+            volume: volumeOf(volumes, "backup"),
             passwords,
             dependsOn: [...postgres.containers],
           },

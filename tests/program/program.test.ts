@@ -1,5 +1,7 @@
-import { CATALOG, SERVICE_NAMES, ServiceName } from "../../config/catalog";
+import { CATALOG, SERVICE_NAMES, STATEFUL_SERVICES, ServiceName } from "../../config/catalog";
 import { ConfigError } from "../../config/load";
+import { SECRET_NAMES } from "../../config/schema";
+import { hostName } from "../../components/workload";
 import { PROJECT, STACKS, cliConfig } from "../stackFiles";
 import {
   ProgramRun,
@@ -15,6 +17,7 @@ const CONTAINER = "docker:index/container:Container";
 const VOLUME = "docker:index/volume:Volume";
 const NETWORK = "docker:index/network:Network";
 const RANDOM = "random:index/randomPassword:RandomPassword";
+const IMAGE = "docker:index/image:Image";
 
 type Obj = Record<string, unknown>;
 const of = (run: ProgramRun, type: string) => run.resources.filter((r) => r.type === type);
@@ -25,8 +28,52 @@ const labelsOf = (r: RecordedResource) =>
 
 const run = runEachStack(STACKS, cliConfig);
 
+/** The catalog service a container belongs to: its own, or for a job the service it works for. */
+function ownerOf(serviceLabel: string): ServiceName {
+  const owners = SERVICE_NAMES.filter(
+    (n) => serviceLabel === hostName(n) || serviceLabel.startsWith(`${hostName(n)}-`),
+  ).sort((a, b) => hostName(b).length - hostName(a).length);
+  if (owners.length === 0) throw new Error(`no catalog service for ${serviceLabel}`);
+  return owners[0];
+}
+
+/** The containers each stack's yaml asks for (replicas and jobs included). */
+const EXPECTED_CONTAINERS: Record<string, string[]> = {
+  dev: [
+    "api-1",
+    "backup-1",
+    "db-manager-1",
+    "n8n-1",
+    "ollama-1",
+    "ollama-volume-owner-1",
+    "postgres-1",
+    "postgres-migrate-1",
+    "provisioner-1",
+    "python-ai-1",
+    "redis-1",
+    "web-1",
+  ],
+  prod: [
+    "api-1",
+    "api-2",
+    "api-3",
+    "backup-1",
+    "db-manager-1",
+    "n8n-1",
+    "ollama-1",
+    "ollama-pull-models-1",
+    "ollama-volume-owner-1",
+    "postgres-1",
+    "postgres-migrate-1",
+    "provisioner-1",
+    "python-ai-1",
+    "redis-1",
+    "web-1",
+  ],
+};
+
 describe.each(STACKS)("the %s stack under mocks", (stack) => {
-  test("registers networks, volumes, credentials and the data services", () => {
+  test("registers networks, volumes, credentials and every service the yaml enables", () => {
     const r = run(stack);
     expect(
       of(r, NETWORK)
@@ -37,17 +84,17 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
       of(r, VOLUME)
         .map((v) => v.inputs.name)
         .sort(),
-    ).toEqual(["backup", "postgres", "redis"].map((s) => `vpn-enterprise-${stack}-${s}-data`));
-    expect(of(r, RANDOM)).toHaveLength(8);
+    ).toEqual(
+      [...STATEFUL_SERVICES.map((s) => `${s}-data`), "api-logs"]
+        .map((v) => `vpn-enterprise-${stack}-${v}`)
+        .sort(),
+    );
+    expect(of(r, RANDOM)).toHaveLength(SECRET_NAMES.length);
     expect(
       of(r, CONTAINER)
         .map((c) => c.inputs.name)
         .sort(),
-    ).toEqual(
-      ["backup", "postgres", "postgres-migrate", "redis"].map(
-        (s) => `vpn-enterprise-${stack}-${s}-1`,
-      ),
-    );
+    ).toEqual(EXPECTED_CONTAINERS[stack].map((s) => `vpn-enterprise-${stack}-${s}`));
   });
 
   test("every container gets the Workload's safe defaults", () => {
@@ -57,8 +104,8 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
       const isJob = i.attach === true;
       // A job belongs to the service it works for (postgres-migrate to postgres).
       const service = labels["vpn-enterprise.service"];
-      const owner = (isJob ? service.split("-")[0] : service) as ServiceName;
-      expect(SERVICE_NAMES).toContain(owner);
+      const owner = ownerOf(service);
+      if (!isJob) expect(service).toBe(hostName(owner));
       expect(labels).toMatchObject({
         "vpn-enterprise.project": PROJECT,
         "vpn-enterprise.stack": stack,
@@ -88,9 +135,18 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
       expect(i.logDriver).toBe("json-file");
       expect(i.logOpts).toEqual({ "max-size": "10m", "max-file": "3" });
       expect(i.securityOpts).toEqual(["no-new-privileges:true"]);
-      expect(i.capabilities).toEqual({ drops: ["ALL"], adds: [] });
+      // One exception, a job: it hands Ollama's new volume to the server's user (chown only).
+      if (service === "ollama-volume-owner") {
+        expect([isJob, i.user, i.capabilities]).toEqual([
+          true,
+          "0:0",
+          { drops: ["ALL"], adds: ["CAP_CHOWN"] },
+        ]);
+      } else {
+        expect(i.capabilities).toEqual({ drops: ["ALL"], adds: [] });
+        expect(i.user).toMatch(/^[1-9]\d*:\d+$/);
+      }
       expect(i.readOnly).toBe(true);
-      expect(i.user).toMatch(/^[1-9]\d*:\d+$/);
       expect(i.image).toMatch(/^sha256:/);
       expect(i.ulimits).toEqual([
         { name: "nproc", soft: expect.any(Number) as unknown, hard: expect.any(Number) as unknown },
@@ -109,7 +165,7 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
 
   test("no secret value appears in env, labels, commands or healthchecks", () => {
     const r = run(stack);
-    expect(r.generatedSecrets).toHaveLength(8);
+    expect(r.generatedSecrets).toHaveLength(SECRET_NAMES.length);
     for (const c of of(r, CONTAINER)) {
       const exposed = JSON.stringify([
         c.inputs.envs,
@@ -144,7 +200,17 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
         expect(mounted.some((m) => file.startsWith(`${m}/`))).toBe(true);
       }
     }
-    expect([...withSecrets].sort()).toEqual(["backup", "postgres", "postgres-migrate", "redis"]);
+    expect([...withSecrets].sort()).toEqual([
+      "api",
+      "backup",
+      "db-manager",
+      "n8n",
+      "postgres",
+      "postgres-migrate",
+      "provisioner",
+      "python-ai",
+      "redis",
+    ]);
   });
 
   test("the postgres password reaches postgres as a file, never as env", () => {
@@ -177,24 +243,50 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
       ].sort(),
     );
     expect(outputs.credentials.secret).toBe(true);
-    expect(
-      Object.values(outputs.credentials.value as Obj).every((v) =>
-        generatedSecrets.includes(v as string),
-      ),
-    ).toBe(true);
+    const creds = outputs.credentials.value as Obj;
+    for (const key of ["postgresPassword", "redisPassword", "grafanaAdminPassword"]) {
+      expect(generatedSecrets).toContain(creds[key]);
+    }
+    // The editor login exists where the yaml guards n8n (prod), not in dev.
+    expect(creds.n8nEditor).toEqual(
+      stack === "prod"
+        ? { user: "admin", password: expect.stringMatching(/n8nEditorPassword$/) as unknown }
+        : null,
+    );
     for (const key of ["networks", "volumes", "services", "namePrefix"]) {
       expect(outputs[key].secret).toBe(false);
       for (const s of generatedSecrets) expect(JSON.stringify(outputs[key].value)).not.toContain(s);
     }
     expect(outputs.outputsVersion.value).toBe(1);
-    expect(outputs.services.value).toEqual({
-      postgres: {
-        host: "postgres",
-        port: 5432,
-        containerNames: [`vpn-enterprise-${stack}-postgres-1`],
-      },
-      redis: { host: "redis", port: 6379, containerNames: [`vpn-enterprise-${stack}-redis-1`] },
+    const services = outputs.services.value as Record<string, Obj>;
+    expect(services.postgres).toEqual({
+      host: "postgres",
+      port: 5432,
+      containerNames: [`vpn-enterprise-${stack}-postgres-1`],
     });
+    expect(services.redis).toEqual({
+      host: "redis",
+      port: 6379,
+      containerNames: [`vpn-enterprise-${stack}-redis-1`],
+    });
+    expect(services.api).toEqual({
+      host: "api",
+      port: 3000,
+      containerNames: EXPECTED_CONTAINERS[stack]
+        .filter((c) => /^api-\d+$/.test(c))
+        .map((c) => `vpn-enterprise-${stack}-${c}`),
+    });
+    expect(Object.keys(services).sort()).toEqual([
+      "api",
+      "dbManager",
+      "n8n",
+      "ollama",
+      "postgres",
+      "provisioner",
+      "pythonAi",
+      "redis",
+      "web",
+    ]);
   });
 
   test("networks: one per tier with subnet and gateway, names from the prefix", () => {
@@ -212,7 +304,9 @@ describe("what differs between stacks", () => {
   test("prod: data volumes protected and retained, nothing published, data network internal", () => {
     const r = run("prod");
     for (const v of of(r, VOLUME)) {
-      expect([v.protect, v.retainOnDelete]).toEqual([true, true]);
+      // Logs are not data: that volume outlives a disabled API but is not protected.
+      const logs = v.inputs.name === "vpn-enterprise-prod-api-logs";
+      expect([v.protect, v.retainOnDelete]).toEqual([!logs, true]);
       expect(v.ignoreChanges).toEqual(["labels"]);
     }
     for (const c of of(r, CONTAINER)) expect(c.inputs.ports).toEqual([]);
@@ -220,17 +314,30 @@ describe("what differs between stacks", () => {
     expect(data?.inputs.internal).toBe(true);
   });
 
-  test("dev: volumes unprotected and the data ports on loopback, as its yaml says", () => {
+  test("dev: volumes unprotected and every published port on loopback, as its yaml says", () => {
     const r = run("dev");
-    for (const v of of(r, VOLUME)) expect([v.protect, v.retainOnDelete]).toEqual([false, false]);
+    for (const v of of(r, VOLUME)) {
+      const logs = v.inputs.name === "vpn-enterprise-dev-api-logs";
+      expect([v.protect, v.retainOnDelete]).toEqual([false, logs]);
+    }
     const ports = of(r, CONTAINER).flatMap((c) => c.inputs.ports as Obj[]);
+    const loopback = (internal: number, external = internal) => ({
+      internal,
+      external,
+      ip: "127.0.0.1",
+      protocol: "tcp",
+    });
     expect(ports).toEqual(
       expect.arrayContaining([
-        { internal: 5432, external: 5432, ip: "127.0.0.1", protocol: "tcp" },
-        { internal: 6379, external: 6379, ip: "127.0.0.1", protocol: "tcp" },
+        loopback(5432),
+        loopback(6379),
+        loopback(3000),
+        loopback(3001),
+        // The API's Node inspector.
+        loopback(9229),
       ]),
     );
-    expect(ports).toHaveLength(2);
+    expect(ports).toHaveLength(5);
   });
 
   test("dev and prod differ only in what their yaml sets", () => {
@@ -248,7 +355,16 @@ describe("what differs between stacks", () => {
       );
     const dev = normalise(run("dev"), "dev");
     const prod = normalise(run("prod"), "prod");
-    expect([...dev.keys()].sort()).toEqual([...prod.keys()].sort());
+    // Prod's yaml asks for two more API replicas and for models, which a job pulls.
+    const prodOnly = [
+      `${CONTAINER}::vpn-api-server-2`,
+      `${CONTAINER}::vpn-api-server-3`,
+      `${CONTAINER}::vpn-ollama-pull-models-1`,
+      "vpn:platform:Workload::vpn-ollama-pull-models",
+    ];
+    expect([...dev.keys()].sort()).toEqual(
+      [...prod.keys()].filter((k) => !prodOnly.includes(k)).sort(),
+    );
     const differing = new Set<string>();
     const walk = (a: unknown, b: unknown, path: string) => {
       if (JSON.stringify(a) === JSON.stringify(b)) return;
@@ -274,6 +390,12 @@ describe("what differs between stacks", () => {
         `${CONTAINER}.inputs.memorySwap`,
         `${CONTAINER}.inputs.memoryReservation`,
         `${CONTAINER}.inputs.ports`,
+        // dev mode (api, web): the `dev` build target, the watcher command, the source bind mount
+        `${IMAGE}.inputs.build.target`,
+        `${CONTAINER}.inputs.command`,
+        `${CONTAINER}.inputs.volumes`,
+        // the provisioner waits for every API replica: 3 in prod, 1 in dev
+        `${CONTAINER}.dependencies`,
         // data protection
         `${VOLUME}.protect`,
         `${VOLUME}.retainOnDelete`,
@@ -323,7 +445,7 @@ describe("config given to the program", () => {
     );
     if (r.error) throw r.error;
     expect(of(r, RANDOM).map((x) => x.name)).not.toContain("vpn-secrets-postgresPassword");
-    expect(of(r, RANDOM)).toHaveLength(7);
+    expect(of(r, RANDOM)).toHaveLength(SECRET_NAMES.length - 1);
     const everythingPlain = JSON.stringify(
       r.resources.map((x) => ({ ...x, inputs: mapSecrets(x.inputs, () => "[secret]") })),
     );
@@ -333,23 +455,53 @@ describe("config given to the program", () => {
     expect(r.outputs.credentials.secret).toBe(true);
   });
 
-  test("a disabled service loses its containers but keeps its volume", async () => {
+  const withServices = async (stack: (typeof STACKS)[number], change: Obj) => {
     const services = {
-      ...(JSON.parse(cliConfig("dev")[`${PROJECT}:services`]) as Obj),
-      redis: { enabled: false },
+      ...(JSON.parse(cliConfig(stack)[`${PROJECT}:services`]) as Obj),
+      ...change,
     };
     const r = await runProgram(
-      { ...cliConfig("dev"), [`${PROJECT}:services`]: JSON.stringify(services) },
-      "dev",
+      { ...cliConfig(stack), [`${PROJECT}:services`]: JSON.stringify(services) },
+      stack,
     );
     if (r.error) throw r.error;
-    expect(
-      of(r, CONTAINER)
-        .map((c) => c.inputs.name)
-        .sort(),
-    ).toEqual(["backup", "postgres", "postgres-migrate"].map((s) => `vpn-enterprise-dev-${s}-1`));
-    expect(of(r, VOLUME).map((v) => v.inputs.name)).toContain("vpn-enterprise-dev-redis-data");
-    expect(Object.keys(r.outputs.services.value as Obj)).toEqual(["postgres"]);
+    return r;
+  };
+
+  test("a disabled service loses its containers but keeps its volume; callers lose its URL", async () => {
+    const r = await withServices("dev", { n8n: { enabled: false } });
+    const names = of(r, CONTAINER).map((c) => c.inputs.name as string);
+    expect(names.sort()).toEqual(
+      EXPECTED_CONTAINERS.dev.filter((c) => c !== "n8n-1").map((c) => `vpn-enterprise-dev-${c}`),
+    );
+    expect(of(r, VOLUME).map((v) => v.inputs.name)).toContain("vpn-enterprise-dev-n8n-data");
+    expect(Object.keys(r.outputs.services.value as Obj)).not.toContain("n8n");
+    const ai = of(r, CONTAINER).find((c) => c.name === "vpn-python-ai-server-1");
+    const envs = ai?.inputs.envs as string[];
+    expect(envs.some((e) => e.startsWith("N8N_URL="))).toBe(false);
+    expect(envs).toContain("OLLAMA_URL=http://ollama:11434");
+  });
+
+  test("keepWhenDisabled: false removes a disabled service's volume as well", async () => {
+    const r = await withServices("dev", {
+      n8n: { enabled: false, dataProtection: { protect: false, keepWhenDisabled: false } },
+    });
+    expect(of(r, VOLUME).map((v) => v.inputs.name)).not.toContain("vpn-enterprise-dev-n8n-data");
+    expect(Object.keys(r.outputs.volumes.value as Obj)).not.toContain("n8n");
+  });
+
+  test("a service another one needs cannot be disabled alone: nothing is created", async () => {
+    const r = await runProgram(
+      {
+        ...cliConfig("prod"),
+        [`${PROJECT}:services`]: JSON.stringify({ redis: { enabled: false } }),
+      },
+      "prod",
+    );
+    expect(r.error?.message).toContain(
+      `${PROJECT}:services.api.enabled: given nothing (so the default); allowed: false while services.redis is disabled`,
+    );
+    expect(r.resources).toEqual([]);
   });
 
   test("the name prefix from config names every Docker object", async () => {

@@ -27,7 +27,11 @@ describe("defaults", () => {
   const cfg = parseStackConfig(base, PROJECT, "staging");
 
   test("stateful volumes are protected unless a stack opts out", () => {
-    expect(cfg.services.postgres.dataProtection).toEqual({ protect: true, retainOnDelete: true });
+    expect(cfg.services.postgres.dataProtection).toEqual({
+      protect: true,
+      retainOnDelete: true,
+      keepWhenDisabled: true,
+    });
   });
 
   test("the data network is internal and nothing is published", () => {

@@ -307,7 +307,7 @@ describe("the migrations directory", () => {
   test("through the stack config: the key, the file and the line are named", () => {
     write("001_ok.sql", "SELECT 1;");
     write("002_bad.sql", "BEGIN;\nSELECT 1;");
-    const problems = problemsOf(services({ postgres: { migrationsDir: dir } }), "/");
+    const problems = problemsOf(services({ postgres: { migrationsDir: dir } }), ROOT);
     expect(problems).toEqual([
       `${ns}services.postgres.migrationsDir: ${path.join(dir, "002_bad.sql")} line 1: transaction control; each migration runs in one transaction the runner owns`,
     ]);
@@ -325,6 +325,7 @@ describe("the migrations directory", () => {
       services({
         postgres: { enabled: false, migrationsDir: "no/such/dir" },
         backup: { enabled: false },
+        api: { enabled: false },
       }),
       PROJECT,
       "test",

@@ -1,0 +1,110 @@
+/**
+ * The app tier's own config keys (on top of the keys every service has) and their cross-checks.
+ * Pure: no Pulumi. The paths these keys name are checked against the disk in config/paths.ts.
+ */
+import { z } from "zod";
+import { strict } from "./strict";
+
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+/** The port a Node process's inspector listens on inside the container (`--inspect=0.0.0.0:9229`). */
+export const NODE_INSPECT_PORT = 9229;
+export const MAX_OLLAMA_MODELS = 20;
+/** An Ollama model name as `ollama pull` takes it: `name`, `name:tag` or `namespace/name:tag`. */
+const OLLAMA_MODEL =
+  /^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)?(:[A-Za-z0-9][A-Za-z0-9._-]*)?$/;
+
+const port = z.int().min(1).max(65535);
+const logLevel = z.enum(LOG_LEVELS).default("info");
+
+/**
+ * Development mode, as the guide's dev stack runs it: the image's `dev` target, the source tree
+ * bind-mounted over /app with the service's hot-reload command, NODE_ENV=development.
+ */
+const devSource = {
+  /** The service's source tree on the Docker host, relative to the project directory. */
+  source: z.string().min(1),
+};
+const webDevMode = strict(devSource).optional();
+const apiDevMode = strict({
+  ...devSource,
+  /** Host port (on 127.0.0.1 only) for the Node inspector; none by default. */
+  debugPort: port.optional(),
+}).optional();
+
+const httpApp = { logLevel };
+
+export const apiExtras = {
+  ...httpApp,
+  /** The Supabase project URL the API talks to, if any. */
+  supabaseUrl: z
+    .url({ protocol: /^https?$/, error: "an http(s) URL such as https://xyz.supabase.co" })
+    .optional(),
+  /** `volume`: the guide's api-logs volume at /app/logs; `stdout`: rely on log shipping. */
+  logs: z.enum(["volume", "stdout"]).default("volume"),
+  devMode: apiDevMode,
+};
+
+export const webExtras = { ...httpApp, devMode: webDevMode };
+export const pythonAiExtras = { ...httpApp };
+export const dbManagerExtras = { ...httpApp };
+export const provisionerExtras = { ...httpApp };
+
+export const ollamaExtras = {
+  /** Models to pull once the server is healthy (`ollama pull`); a change pulls again. */
+  models: z
+    .array(
+      z.string().regex(OLLAMA_MODEL, {
+        error: "a model name as ollama pull takes it, such as llama3.2:3b or namespace/name:tag",
+      }),
+    )
+    .max(MAX_OLLAMA_MODELS)
+    .default([]),
+  /** NVIDIA GPUs to hand the server: `all` or a count. None by default. */
+  gpu: z.union([z.literal("all"), z.int().min(1).max(16)]).optional(),
+};
+
+export const n8nExtras = {
+  /**
+   * How the editor is guarded at the edge: `basicAuth` (a user from here, a generated password,
+   * nginx asks for both) or `none` (local development only).
+   */
+  editorProtection: z.enum(["basicAuth", "none"]).default("basicAuth"),
+  editorUser: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, { error: "1 to 64 letters, digits, '.', '_' or '-'" })
+    .default("admin"),
+};
+
+interface DevModeChecked {
+  readonly replicas: number;
+  readonly image: { readonly ref?: string; readonly build?: { readonly context: string } };
+  readonly devMode?: { readonly source: string; readonly debugPort?: number };
+}
+
+/** devMode builds the image's `dev` stage from a local source: a prebuilt image has none. */
+export function checkDevMode(svc: DevModeChecked, ctx: z.RefinementCtx): void {
+  const dev = svc.devMode;
+  if (dev === undefined) return;
+  if (svc.image.build === undefined || isGitContext(svc.image.build.context)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["devMode"],
+      message:
+        "no devMode with a prebuilt image or a git context: devMode builds the `dev` stage of image.build from a local path",
+    });
+  }
+  if (dev.debugPort !== undefined && svc.replicas > 1) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["devMode", "debugPort"],
+      message: `no debug port with replicas > 1 (${svc.replicas} containers cannot bind one host port); set replicas: 1`,
+    });
+  }
+}
+
+/** A git build context: `https://`, `ssh://` or `git@` URL of a `.git` repository, `#ref[:dir]`. */
+export const GIT_CONTEXT = /^(https:\/\/|ssh:\/\/|git@)[^\s#]+\.git#[^\s#:]+(:[^\s#]+)?$/;
+
+export function isGitContext(context: string): boolean {
+  return /^(https?:\/\/|ssh:\/\/|git@|git:\/\/)/.test(context);
+}
