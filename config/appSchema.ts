@@ -108,3 +108,77 @@ export const GIT_CONTEXT = /^(https:\/\/|ssh:\/\/|git@)[^\s#]+\.git#[^\s#:]+(:[^
 export function isGitContext(context: string): boolean {
   return /^(https?:\/\/|ssh:\/\/|git@|git:\/\/)/.test(context);
 }
+
+const NODE_APP_ENV = ["NODE_ENV", "PORT", "SERVICE_NAME", "LOG_LEVEL"] as const;
+const DATABASE_ENV = [
+  "DATABASE_HOST",
+  "DATABASE_PORT",
+  "DATABASE_NAME",
+  "DATABASE_USER",
+  "DATABASE_PASSWORD_FILE",
+] as const;
+
+/**
+ * The variables the platform sets on each app service. A stack's `env` may not set them: the
+ * wiring (hosts, ports, secret files) is the platform's, and a silent override would break it.
+ */
+export const PLATFORM_ENV = {
+  api: [
+    ...NODE_APP_ENV,
+    ...DATABASE_ENV,
+    "PUBLIC_URL",
+    "SUPABASE_URL",
+    "REDIS_HOST",
+    "REDIS_PORT",
+    "REDIS_PASSWORD_FILE",
+    "JWT_SECRET_FILE",
+    "SERVICE_KEY_FILE",
+    "LOG_DIR",
+  ],
+  web: [
+    "NODE_ENV",
+    "PORT",
+    "HOSTNAME",
+    "NEXT_PUBLIC_API_URL",
+    "NEXT_TELEMETRY_DISABLED",
+    "LOG_LEVEL",
+  ],
+  pythonAi: ["PORT", "LOG_LEVEL", "OLLAMA_URL", "API_URL", "N8N_URL", "API_SERVICE_KEY_FILE"],
+  ollama: ["OLLAMA_HOST", "HOME", "OLLAMA_MODELS"],
+  n8n: [
+    "N8N_PORT",
+    "N8N_HOST",
+    "N8N_PROTOCOL",
+    "N8N_PATH",
+    "N8N_EDITOR_BASE_URL",
+    "WEBHOOK_URL",
+    "N8N_PROXY_HOPS",
+    "N8N_SECURE_COOKIE",
+    "N8N_DIAGNOSTICS_ENABLED",
+    "N8N_VERSION_NOTIFICATIONS_ENABLED",
+    "N8N_HIRING_BANNER_ENABLED",
+    "N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS",
+    "N8N_BLOCK_ENV_ACCESS_IN_NODE",
+    "NODE_ENV",
+    "GENERIC_TIMEZONE",
+    "N8N_ENCRYPTION_KEY_FILE",
+  ],
+  dbManager: [...NODE_APP_ENV, ...DATABASE_ENV],
+  provisioner: [...NODE_APP_ENV, ...DATABASE_ENV, "API_URL", "SERVICE_KEY_FILE"],
+} as const satisfies Record<string, readonly string[]>;
+
+/** Refuses a stack `env` key the platform sets itself (see PLATFORM_ENV). */
+export function reservedEnv(service: keyof typeof PLATFORM_ENV) {
+  const reserved: readonly string[] = PLATFORM_ENV[service];
+  return (svc: { readonly env: Readonly<Record<string, string>> }, ctx: z.RefinementCtx) => {
+    for (const key of Object.keys(svc.env)) {
+      if (reserved.includes(key)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["env", key],
+          message: `a name the platform does not set itself (it sets ${key} from the rest of the config)`,
+        });
+      }
+    }
+  };
+}

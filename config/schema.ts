@@ -15,6 +15,7 @@ import {
   ollamaExtras,
   provisionerExtras,
   pythonAiExtras,
+  reservedEnv,
   webExtras,
 } from "./appSchema";
 import {
@@ -277,17 +278,32 @@ const servicesSchema = strict({
   api: appService(CATALOG.api, apiExtras)
     .superRefine(checkService)
     .superRefine(checkDevMode)
+    .superRefine(reservedEnv("api"))
     .prefault({}),
   web: appService(CATALOG.web, webExtras)
     .superRefine(checkService)
     .superRefine(checkDevMode)
+    .superRefine(reservedEnv("web"))
     .prefault({}),
-  pythonAi: appService(CATALOG.pythonAi, pythonAiExtras).superRefine(checkService).prefault({}),
-  ollama: statefulService(CATALOG.ollama, ollamaExtras).superRefine(checkService).prefault({}),
-  n8n: statefulService(CATALOG.n8n, n8nExtras).superRefine(checkService).prefault({}),
-  dbManager: appService(CATALOG.dbManager, dbManagerExtras).superRefine(checkService).prefault({}),
+  pythonAi: appService(CATALOG.pythonAi, pythonAiExtras)
+    .superRefine(checkService)
+    .superRefine(reservedEnv("pythonAi"))
+    .prefault({}),
+  ollama: statefulService(CATALOG.ollama, ollamaExtras)
+    .superRefine(checkService)
+    .superRefine(reservedEnv("ollama"))
+    .prefault({}),
+  n8n: statefulService(CATALOG.n8n, n8nExtras)
+    .superRefine(checkService)
+    .superRefine(reservedEnv("n8n"))
+    .prefault({}),
+  dbManager: appService(CATALOG.dbManager, dbManagerExtras)
+    .superRefine(checkService)
+    .superRefine(reservedEnv("dbManager"))
+    .prefault({}),
   provisioner: appService(CATALOG.provisioner, provisionerExtras)
     .superRefine(checkService)
+    .superRefine(reservedEnv("provisioner"))
     .prefault({}),
 } satisfies Record<ServiceName, z.ZodType>).prefault({});
 

@@ -1,5 +1,6 @@
 /** The app tier under mocks, for each stack file: wiring, rollout order, dev mode, disabling. */
 import { CATALOG, CatalogEntry, SERVICE_NAMES } from "../../config/catalog";
+import { PLATFORM_ENV } from "../../config/appSchema";
 import { hostName } from "../../components/workload";
 import { PROJECT, ROOT, STACKS, StackName, cliConfig } from "../stackFiles";
 import { ProgramRun, RecordedResource, reveal, runEachStack, runProgram } from "./harness";
@@ -80,6 +81,23 @@ describe.each(STACKS)("the %s stack's app tier", (stack) => {
     }
     // API (postgres, redis), python-ai (3 URLs), db-manager, provisioner (postgres, api), ...
     expect(checked).toBeGreaterThanOrEqual(8);
+  });
+
+  test("every variable the platform sets is one a stack's env may not (PLATFORM_ENV)", () => {
+    const r = run(stack);
+    const yaml = JSON.parse(cliConfig(stack)[`${PROJECT}:services`]) as Record<string, Obj>;
+    let checked = 0;
+    for (const service of Object.keys(PLATFORM_ENV) as (keyof typeof PLATFORM_ENV)[]) {
+      const own = Object.keys((yaml[service] as Obj | undefined)?.env ?? {});
+      const reserved: readonly string[] = PLATFORM_ENV[service];
+      for (const c of ofService(r, hostName(service))) {
+        for (const key of Object.keys(envOf(c)).filter((k) => !own.includes(k))) {
+          expect([service, key, reserved.includes(key)]).toEqual([service, key, true]);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(40);
   });
 
   test("the API: the guide's env, the app role, passwords as files, limits 1 cpu / 512 MB", () => {

@@ -156,6 +156,19 @@ describe("refused, with the key named", () => {
     );
   });
 
+  test("an env variable the platform sets itself", () => {
+    expectProblem(
+      services({ api: { env: { DATABASE_HOST: "db.example.com" } } }),
+      "services.api.env.DATABASE_HOST",
+      "a name the platform does not set itself",
+    );
+    expectProblem(
+      services({ n8n: { env: { WEBHOOK_URL: "https://x" } } }),
+      "services.n8n.env.WEBHOOK_URL",
+      "a name the platform does not set itself",
+    );
+  });
+
   test("a service without what it requires", () => {
     expectProblem(
       services({ postgres: { enabled: false }, backup: { enabled: false } }),
