@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { AppService } from "./appService";
 import { CATALOG } from "../../config/catalog";
 import { ApiConfig } from "../../config/schema";
 import { ServiceContext, Workload, workloadFromConfig } from "../workload";
@@ -51,17 +52,8 @@ export interface ApiArgs {
  * Rollout: each replica is created (or replaced) only once the one before it is healthy, so a new
  * image or config never takes all replicas down at once (see the README, "Rollouts").
  */
-export class Api extends pulumi.ComponentResource {
-  public readonly host: pulumi.Output<string>;
-  public readonly port: pulumi.Output<number>;
-  /** Container names in rollout order. */
-  public readonly containerNames: pulumi.Output<string[]>;
-  public readonly containers: readonly docker.Container[];
-  /** The URL other services call the API at, inside the platform. */
-  public readonly internalUrl: pulumi.Output<string>;
-
+export class Api extends AppService {
   constructor(name: string, args: ApiArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("vpn:app:Api", name, {}, opts);
     const entry = CATALOG.api;
     const cfg = args.config;
     const dev = nodeDevMode(cfg.image, cfg.devMode, args.projectDir, ["--watch", "."]);
@@ -88,35 +80,26 @@ export class Api extends pulumi.ComponentResource {
       ...(args.logsVolume && { LOG_DIR: API_LOG_DIR }),
       ...secrets.env,
     };
-    const workload = new Workload(
-      `${name}-server`,
-      {
-        ...workloadFromConfig("api", cfg, args.context),
-        image: dev.image,
-        env,
-        command: dev.command,
-        ports: [...cfg.ports, ...dev.debugPorts],
-        healthcheck: httpHealthcheck("node", entry.port, entry.health),
-        secretFiles: secrets.files,
-        volumes: args.logsVolume
-          ? [{ volume: args.logsVolume, path: API_LOG_DIR, shared: true }]
-          : undefined,
-        binds: dev.binds,
-        anonymousVolumes: dev.anonymousVolumes,
-        dependsOn: args.dependsOn,
-      },
-      { parent: this },
-    );
-    this.host = workload.host;
-    this.port = pulumi.output(entry.port);
-    this.containerNames = workload.containerNames;
-    this.containers = workload.containers;
-    this.internalUrl = pulumi.output(`http://api:${entry.port}`);
-    this.registerOutputs({
-      host: this.host,
-      port: this.port,
-      containerNames: this.containerNames,
-      internalUrl: this.internalUrl,
-    });
+    const server = (parent: pulumi.Resource) =>
+      new Workload(
+        `${name}-server`,
+        {
+          ...workloadFromConfig("api", cfg, args.context),
+          image: dev.image,
+          env,
+          command: dev.command,
+          ports: [...cfg.ports, ...dev.debugPorts],
+          healthcheck: httpHealthcheck("node", entry.port, entry.health),
+          secretFiles: secrets.files,
+          volumes: args.logsVolume
+            ? [{ volume: args.logsVolume, path: API_LOG_DIR, shared: true }]
+            : undefined,
+          binds: dev.binds,
+          anonymousVolumes: dev.anonymousVolumes,
+          dependsOn: args.dependsOn,
+        },
+        { parent },
+      );
+    super("vpn:app:Api", name, entry.port, server, opts);
   }
 }

@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { AppService } from "./appService";
 import { CATALOG } from "../../config/catalog";
 import { N8nConfig } from "../../config/schema";
 import { ServiceContext, Workload, workloadFromConfig } from "../workload";
@@ -27,68 +28,51 @@ export interface N8nArgs {
  * n8n under /admin/n8n/. Its editor is guarded at the edge (see `editorAuth`); n8n itself keeps
  * its own user management. Telemetry and version checks are off: the platform decides upgrades.
  */
-export class N8n extends pulumi.ComponentResource {
-  public readonly host: pulumi.Output<string>;
-  public readonly port: pulumi.Output<number>;
-  public readonly containerNames: pulumi.Output<string[]>;
-  public readonly containers: readonly docker.Container[];
-  /** The in-platform base URL. */
-  public readonly internalUrl: pulumi.Output<string>;
-
+export class N8n extends AppService {
   constructor(name: string, args: N8nArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("vpn:app:N8n", name, {}, opts);
     const entry = CATALOG.n8n;
     const cfg = args.config;
     const https = args.publicUrl.startsWith("https:");
     const secrets = secretFiles({ N8N_ENCRYPTION_KEY: args.encryptionKey });
     const publicBase = `${args.publicUrl}${N8N_PATH}`;
-    const workload = new Workload(
-      `${name}-server`,
-      {
-        ...workloadFromConfig("n8n", cfg, args.context),
-        env: {
-          ...cfg.env,
-          N8N_PORT: String(entry.port),
-          N8N_HOST: args.domain,
-          N8N_PROTOCOL: https ? "https" : "http",
-          N8N_PATH,
-          N8N_EDITOR_BASE_URL: publicBase,
-          WEBHOOK_URL: publicBase,
-          // One proxy (nginx) in front: trust its X-Forwarded-* for client addresses.
-          N8N_PROXY_HOPS: "1",
-          N8N_SECURE_COOKIE: String(https),
-          N8N_DIAGNOSTICS_ENABLED: "false",
-          N8N_VERSION_NOTIFICATIONS_ENABLED: "false",
-          N8N_HIRING_BANNER_ENABLED: "false",
-          N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS: "true",
-          // Workflows must not read the container's environment (nothing secret is there, but
-          // nothing of it is theirs either).
-          N8N_BLOCK_ENV_ACCESS_IN_NODE: "true",
-          NODE_ENV: "production",
-          GENERIC_TIMEZONE: "UTC",
-          // n8n reads `<VAR>_FILE` for its settings, so the key never sits in env.
-          ...secrets.env,
+    const server = (parent: pulumi.Resource) =>
+      new Workload(
+        `${name}-server`,
+        {
+          ...workloadFromConfig("n8n", cfg, args.context),
+          env: {
+            ...cfg.env,
+            N8N_PORT: String(entry.port),
+            N8N_HOST: args.domain,
+            N8N_PROTOCOL: https ? "https" : "http",
+            N8N_PATH,
+            N8N_EDITOR_BASE_URL: publicBase,
+            WEBHOOK_URL: publicBase,
+            // One proxy (nginx) in front: trust its X-Forwarded-* for client addresses.
+            N8N_PROXY_HOPS: "1",
+            N8N_SECURE_COOKIE: String(https),
+            N8N_DIAGNOSTICS_ENABLED: "false",
+            N8N_VERSION_NOTIFICATIONS_ENABLED: "false",
+            N8N_HIRING_BANNER_ENABLED: "false",
+            N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS: "true",
+            // Workflows must not read the container's environment (nothing secret is there, but
+            // nothing of it is theirs either).
+            N8N_BLOCK_ENV_ACCESS_IN_NODE: "true",
+            NODE_ENV: "production",
+            GENERIC_TIMEZONE: "UTC",
+            // n8n reads `<VAR>_FILE` for its settings, so the key never sits in env.
+            ...secrets.env,
+          },
+          // /healthz stays at the root whatever N8N_PATH is; the image (Alpine) has busybox wget.
+          healthcheck: {
+            test: ["CMD-SHELL", `wget -q -O /dev/null http://127.0.0.1:${entry.port}/healthz`],
+            startPeriodSeconds: 60,
+          },
+          volumes: [{ volume: args.volume, path: entry.dataPath }],
+          secretFiles: secrets.files,
         },
-        // /healthz stays at the root whatever N8N_PATH is; the image (Alpine) has busybox wget.
-        healthcheck: {
-          test: ["CMD-SHELL", `wget -q -O /dev/null http://127.0.0.1:${entry.port}/healthz`],
-          startPeriodSeconds: 60,
-        },
-        volumes: [{ volume: args.volume, path: entry.dataPath }],
-        secretFiles: secrets.files,
-      },
-      { parent: this },
-    );
-    this.host = workload.host;
-    this.port = pulumi.output(entry.port);
-    this.containerNames = workload.containerNames;
-    this.containers = workload.containers;
-    this.internalUrl = pulumi.output(`http://n8n:${entry.port}`);
-    this.registerOutputs({
-      host: this.host,
-      port: this.port,
-      containerNames: this.containerNames,
-      internalUrl: this.internalUrl,
-    });
+        { parent },
+      );
+    super("vpn:app:N8n", name, entry.port, server, opts);
   }
 }

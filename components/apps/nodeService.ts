@@ -1,5 +1,5 @@
-import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { AppService } from "./appService";
 import { CATALOG } from "../../config/catalog";
 import { DbManagerConfig, ProvisionerConfig } from "../../config/schema";
 import { ServiceContext, Workload, hostName, workloadFromConfig } from "../workload";
@@ -23,12 +23,7 @@ export interface InternalServiceArgs {
  * An internal Node service of the platform (the database manager, the tenant provisioner): no
  * public route, wired to the data network, built from the same Dockerfile as the API.
  */
-abstract class InternalService extends pulumi.ComponentResource {
-  public readonly host: pulumi.Output<string>;
-  public readonly port: pulumi.Output<number>;
-  public readonly containerNames: pulumi.Output<string[]>;
-  public readonly containers: readonly docker.Container[];
-
+abstract class InternalService extends AppService {
   protected constructor(
     type: string,
     service: "dbManager" | "provisioner",
@@ -36,45 +31,37 @@ abstract class InternalService extends pulumi.ComponentResource {
     args: InternalServiceArgs,
     opts?: pulumi.ComponentResourceOptions,
   ) {
-    super(type, name, {}, opts);
     const entry = CATALOG[service];
     const cfg = args.config;
     const secrets = secretFiles({
       DATABASE_PASSWORD: args.database.password,
       ...(args.api && { SERVICE_KEY: args.api.serviceKey }),
     });
-    const workload = new Workload(
-      `${name}-server`,
-      {
-        ...workloadFromConfig(service, cfg, args.context),
-        env: {
-          ...cfg.env,
-          NODE_ENV: "production",
-          PORT: String(entry.port),
-          SERVICE_NAME: hostName(service),
-          LOG_LEVEL: cfg.logLevel,
-          DATABASE_HOST: args.database.host,
-          DATABASE_PORT: String(args.database.port),
-          DATABASE_NAME: args.database.database,
-          DATABASE_USER: args.database.user,
-          ...(args.api && { API_URL: args.api.url }),
-          ...secrets.env,
+    const server = (parent: pulumi.Resource) =>
+      new Workload(
+        `${name}-server`,
+        {
+          ...workloadFromConfig(service, cfg, args.context),
+          env: {
+            ...cfg.env,
+            NODE_ENV: "production",
+            PORT: String(entry.port),
+            SERVICE_NAME: hostName(service),
+            LOG_LEVEL: cfg.logLevel,
+            DATABASE_HOST: args.database.host,
+            DATABASE_PORT: String(args.database.port),
+            DATABASE_NAME: args.database.database,
+            DATABASE_USER: args.database.user,
+            ...(args.api && { API_URL: args.api.url }),
+            ...secrets.env,
+          },
+          healthcheck: httpHealthcheck("node", entry.port, entry.health),
+          secretFiles: secrets.files,
+          dependsOn: args.dependsOn,
         },
-        healthcheck: httpHealthcheck("node", entry.port, entry.health),
-        secretFiles: secrets.files,
-        dependsOn: args.dependsOn,
-      },
-      { parent: this },
-    );
-    this.host = workload.host;
-    this.port = pulumi.output(entry.port);
-    this.containerNames = workload.containerNames;
-    this.containers = workload.containers;
-    this.registerOutputs({
-      host: this.host,
-      port: this.port,
-      containerNames: this.containerNames,
-    });
+        { parent },
+      );
+    super(type, name, entry.port, server, opts);
   }
 }
 

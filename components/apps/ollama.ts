@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { AppService } from "./appService";
 import { CATALOG } from "../../config/catalog";
 import { OllamaConfig } from "../../config/schema";
 import { JobError, jobGate } from "../job";
@@ -19,119 +20,106 @@ export interface OllamaArgs {
  * volume to the configured user, the server runs as that user with its home and models on the
  * volume, and a second job pulls the configured models once the server is healthy.
  */
-export class Ollama extends pulumi.ComponentResource {
-  public readonly host: pulumi.Output<string>;
-  public readonly port: pulumi.Output<number>;
-  public readonly containerNames: pulumi.Output<string[]>;
-  public readonly containers: readonly docker.Container[];
-  /** The in-platform URL of the API. */
-  public readonly internalUrl: pulumi.Output<string>;
+export class Ollama extends AppService {
   /** Resolves once the configured models are pulled (fails the deploy if a pull failed). */
   public readonly modelsReady: pulumi.Output<pulumi.Resource[]>;
 
   constructor(name: string, args: OllamaArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("vpn:app:Ollama", name, {}, opts);
     const entry = CATALOG.ollama;
     const cfg = args.config;
     const base = workloadFromConfig("ollama", cfg, args.context);
     const home = entry.dataPath;
+    const port = entry.port;
     // The jobs only wait on the server or run one syscall: small limits of their own.
     const jobResources = { cpus: 0.25, memoryMb: 128, pidsLimit: 64 };
-    // A new named volume is owned by root (the image has no such directory to copy an owner from).
-    const owner = new Workload(
-      `${name}-volume-owner`,
-      {
-        ...base,
-        service: "ollama-volume-owner",
-        replicas: 1,
-        resources: jobResources,
-        ports: [],
-        oneShot: true,
-        user: "0:0",
-        rootReason: "chown of the new models volume to the server's user; CAP_CHOWN only",
-        capAdd: ["CAP_CHOWN"],
-        entrypoint: ["chown"],
-        // Not recursive: only the top directory needs it; everything below is the server's own.
-        command: [cfg.user, home],
-        volumes: [{ volume: args.volume, path: home }],
-      },
-      { parent: this },
-    );
-    const owned = jobGate(
-      owner,
-      [],
-      (c, code, out) =>
-        new JobError("Handing the Ollama volume to its user", "See the output.", c, code, out),
-    );
-    const port = entry.port;
-    const server = new Workload(
-      `${name}-server`,
-      {
-        ...base,
-        image: { id: owner.imageId },
-        env: {
-          ...cfg.env,
-          OLLAMA_HOST: `0.0.0.0:${port}`,
-          HOME: home,
-          OLLAMA_MODELS: `${home}/models`,
-        },
-        // The CLI asks the server (OLLAMA_HOST): healthy once it answers. The image has no curl.
-        healthcheck: { test: ["CMD", "ollama", "list"], startPeriodSeconds: 30 },
-        volumes: [{ volume: args.volume, path: home }],
-        gpus: cfg.gpu,
-        dependsOn: owned,
-      },
-      { parent: this },
-    );
-    if (cfg.models.length > 0) {
-      const pull = new Workload(
-        `${name}-pull-models`,
+    let modelsReady: pulumi.Output<pulumi.Resource[]> | undefined;
+    const server = (parent: pulumi.Resource) => {
+      // A new named volume is owned by root (the image has no such directory to copy an owner from).
+      const owner = new Workload(
+        `${name}-volume-owner`,
         {
           ...base,
-          service: "ollama-pull-models",
-          image: { id: owner.imageId },
+          service: "ollama-volume-owner",
           replicas: 1,
           resources: jobResources,
           ports: [],
           oneShot: true,
-          env: { OLLAMA_HOST: `http://ollama:${port}`, HOME: "/tmp" },
-          // One `ollama pull` per model, stopping at the first failure; the server stores them.
-          entrypoint: [
-            "/bin/sh",
-            "-c",
-            'for m in "$@"; do ollama pull "$m" || exit 1; done',
-            "pull",
-          ],
-          command: [...cfg.models],
-          dependsOn: [...server.containers],
+          user: "0:0",
+          rootReason: "chown of the new models volume to the server's user; CAP_CHOWN only",
+          capAdd: ["CAP_CHOWN"],
+          entrypoint: ["chown"],
+          // Not recursive: only the top directory needs it; everything below is the server's own.
+          command: [cfg.user, home],
+          volumes: [{ volume: args.volume, path: home }],
         },
-        { parent: this },
+        { parent },
       );
-      this.modelsReady = jobGate(
-        pull,
-        server.containers,
+      const owned = jobGate(
+        owner,
+        [],
         (c, code, out) =>
-          new JobError(
-            "Pulling the Ollama models",
-            "Check the model names (services.ollama.models) and the server's network access.",
-            c,
-            code,
-            out,
-          ),
+          new JobError("Handing the Ollama volume to its user", "See the output.", c, code, out),
       );
-    } else {
-      this.modelsReady = pulumi.output([...server.containers]);
-    }
-    this.host = server.host;
-    this.port = pulumi.output(port);
-    this.containerNames = server.containerNames;
-    this.containers = server.containers;
-    this.internalUrl = pulumi.output(`http://ollama:${port}`);
-    this.registerOutputs({
-      host: this.host,
-      port: this.port,
-      containerNames: this.containerNames,
-      internalUrl: this.internalUrl,
-    });
+      const workload = new Workload(
+        `${name}-server`,
+        {
+          ...base,
+          image: { id: owner.imageId },
+          env: {
+            ...cfg.env,
+            OLLAMA_HOST: `0.0.0.0:${port}`,
+            HOME: home,
+            OLLAMA_MODELS: `${home}/models`,
+          },
+          // The CLI asks the server (OLLAMA_HOST): healthy once it answers. The image has no curl.
+          healthcheck: { test: ["CMD", "ollama", "list"], startPeriodSeconds: 30 },
+          volumes: [{ volume: args.volume, path: home }],
+          gpus: cfg.gpu,
+          dependsOn: owned,
+        },
+        { parent },
+      );
+      modelsReady =
+        cfg.models.length === 0
+          ? pulumi.output([...workload.containers])
+          : jobGate(
+              new Workload(
+                `${name}-pull-models`,
+                {
+                  ...base,
+                  service: "ollama-pull-models",
+                  image: { id: owner.imageId },
+                  replicas: 1,
+                  resources: jobResources,
+                  ports: [],
+                  oneShot: true,
+                  env: { OLLAMA_HOST: `http://ollama:${port}`, HOME: "/tmp" },
+                  // One `ollama pull` per model, stopping at the first failure.
+                  entrypoint: [
+                    "/bin/sh",
+                    "-c",
+                    'for m in "$@"; do ollama pull "$m" || exit 1; done',
+                    "pull",
+                  ],
+                  command: [...cfg.models],
+                  dependsOn: [...workload.containers],
+                },
+                { parent },
+              ),
+              workload.containers,
+              (c, code, out) =>
+                new JobError(
+                  "Pulling the Ollama models",
+                  "Check the model names (services.ollama.models) and the server's network access.",
+                  c,
+                  code,
+                  out,
+                ),
+            );
+      return workload;
+    };
+    super("vpn:app:Ollama", name, port, server, opts);
+    if (modelsReady === undefined) throw new Error("the Ollama server was not built");
+    this.modelsReady = modelsReady;
   }
 }

@@ -1,5 +1,5 @@
-import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { AppService } from "./appService";
 import { CATALOG } from "../../config/catalog";
 import { PythonAiConfig } from "../../config/schema";
 import { ServiceContext, Workload, workloadFromConfig } from "../workload";
@@ -17,44 +17,31 @@ export interface PythonAiArgs {
 }
 
 /** The FastAPI AI service, reached at /api/ai/ through the edge. */
-export class PythonAi extends pulumi.ComponentResource {
-  public readonly host: pulumi.Output<string>;
-  public readonly port: pulumi.Output<number>;
-  public readonly containerNames: pulumi.Output<string[]>;
-  public readonly containers: readonly docker.Container[];
-
+export class PythonAi extends AppService {
   constructor(name: string, args: PythonAiArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("vpn:app:PythonAi", name, {}, opts);
     const entry = CATALOG.pythonAi;
     const cfg = args.config;
     const secrets = secretFiles({ API_SERVICE_KEY: args.apiServiceKey });
     const { ollama, api, n8n } = args.urls;
-    const workload = new Workload(
-      `${name}-server`,
-      {
-        ...workloadFromConfig("pythonAi", cfg, args.context),
-        env: {
-          ...cfg.env,
-          PORT: String(entry.port),
-          LOG_LEVEL: cfg.logLevel,
-          ...(ollama !== undefined && { OLLAMA_URL: ollama }),
-          ...(api !== undefined && { API_URL: api }),
-          ...(n8n !== undefined && { N8N_URL: n8n }),
-          ...secrets.env,
+    const server = (parent: pulumi.Resource) =>
+      new Workload(
+        `${name}-server`,
+        {
+          ...workloadFromConfig("pythonAi", cfg, args.context),
+          env: {
+            ...cfg.env,
+            PORT: String(entry.port),
+            LOG_LEVEL: cfg.logLevel,
+            ...(ollama !== undefined && { OLLAMA_URL: ollama }),
+            ...(api !== undefined && { API_URL: api }),
+            ...(n8n !== undefined && { N8N_URL: n8n }),
+            ...secrets.env,
+          },
+          healthcheck: httpHealthcheck("python", entry.port, entry.health),
+          secretFiles: secrets.files,
         },
-        healthcheck: httpHealthcheck("python", entry.port, entry.health),
-        secretFiles: secrets.files,
-      },
-      { parent: this },
-    );
-    this.host = workload.host;
-    this.port = pulumi.output(entry.port);
-    this.containerNames = workload.containerNames;
-    this.containers = workload.containers;
-    this.registerOutputs({
-      host: this.host,
-      port: this.port,
-      containerNames: this.containerNames,
-    });
+        { parent },
+      );
+    super("vpn:app:PythonAi", name, entry.port, server, opts);
   }
 }

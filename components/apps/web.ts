@@ -1,5 +1,5 @@
-import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { AppService } from "./appService";
 import { CATALOG } from "../../config/catalog";
 import { WebConfig } from "../../config/schema";
 import { ServiceContext, Workload, workloadFromConfig } from "../workload";
@@ -17,47 +17,34 @@ export interface WebArgs {
 }
 
 /** The Next.js dashboard: on the app network only; it holds no secret and reaches nothing else. */
-export class Web extends pulumi.ComponentResource {
-  public readonly host: pulumi.Output<string>;
-  public readonly port: pulumi.Output<number>;
-  public readonly containerNames: pulumi.Output<string[]>;
-  public readonly containers: readonly docker.Container[];
-
+export class Web extends AppService {
   constructor(name: string, args: WebArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("vpn:app:Web", name, {}, opts);
     const entry = CATALOG.web;
     const cfg = args.config;
     const dev = nodeDevMode(cfg.image, cfg.devMode, args.projectDir, ["--watch", "server.js"]);
-    const workload = new Workload(
-      `${name}-server`,
-      {
-        ...workloadFromConfig("web", cfg, args.context),
-        image: dev.image,
-        env: {
-          ...cfg.env,
-          NODE_ENV: dev.nodeEnv,
-          PORT: String(entry.port),
-          // Next's standalone server binds to $HOSTNAME, which Docker sets to the container name.
-          HOSTNAME: "0.0.0.0",
-          NEXT_PUBLIC_API_URL: `${args.publicUrl}/api`,
-          NEXT_TELEMETRY_DISABLED: "1",
-          LOG_LEVEL: cfg.logLevel,
+    const server = (parent: pulumi.Resource) =>
+      new Workload(
+        `${name}-server`,
+        {
+          ...workloadFromConfig("web", cfg, args.context),
+          image: dev.image,
+          env: {
+            ...cfg.env,
+            NODE_ENV: dev.nodeEnv,
+            PORT: String(entry.port),
+            // Next's standalone server binds to $HOSTNAME, which Docker sets to the container name.
+            HOSTNAME: "0.0.0.0",
+            NEXT_PUBLIC_API_URL: `${args.publicUrl}/api`,
+            NEXT_TELEMETRY_DISABLED: "1",
+            LOG_LEVEL: cfg.logLevel,
+          },
+          command: dev.command,
+          healthcheck: httpHealthcheck("node", entry.port, entry.health),
+          binds: dev.binds,
+          anonymousVolumes: dev.anonymousVolumes,
         },
-        command: dev.command,
-        healthcheck: httpHealthcheck("node", entry.port, entry.health),
-        binds: dev.binds,
-        anonymousVolumes: dev.anonymousVolumes,
-      },
-      { parent: this },
-    );
-    this.host = workload.host;
-    this.port = pulumi.output(entry.port);
-    this.containerNames = workload.containerNames;
-    this.containers = workload.containers;
-    this.registerOutputs({
-      host: this.host,
-      port: this.port,
-      containerNames: this.containerNames,
-    });
+        { parent },
+      );
+    super("vpn:app:Web", name, entry.port, server, opts);
   }
 }
