@@ -48,6 +48,9 @@ const PREFIX = "vpn-itest";
     );
     const json = (v: unknown) => ({ value: JSON.stringify(v) });
     const unprotected = { dataProtection: { protect: false, retainOnDelete: false } };
+    const gone = {
+      dataProtection: { protect: false, retainOnDelete: false, keepWhenDisabled: false },
+    };
     await stack.setAllConfig({
       [`${PROJECT}:domain`]: { value: "localhost" },
       [`${PROJECT}:namePrefix`]: { value: PREFIX },
@@ -57,7 +60,15 @@ const PREFIX = "vpn-itest";
         data: { subnet: "172.27.2.0/24" },
         monitoring: { subnet: "172.27.3.0/24" },
       }),
-      [`${PROJECT}:services`]: json({ postgres: unprotected, redis: unprotected }),
+      // The images this program builds, plus the data tier; Ollama and n8n (large registry images)
+      // stay off, and every volume goes with the stack.
+      [`${PROJECT}:services`]: json({
+        postgres: unprotected,
+        redis: unprotected,
+        backup: unprotected,
+        ollama: { enabled: false, ...gone },
+        n8n: { enabled: false, ...gone },
+      }),
     });
   }, 120000);
 
@@ -81,7 +92,13 @@ const PREFIX = "vpn-itest";
   }, 300000);
 
   test("the containers run as configured: healthy, non-root, read-only, no capabilities", () => {
-    for (const name of [`${PREFIX}-postgres-1`, `${PREFIX}-redis-1`]) {
+    for (const name of [
+      `${PREFIX}-postgres-1`,
+      `${PREFIX}-redis-1`,
+      `${PREFIX}-api-1`,
+      `${PREFIX}-web-1`,
+      `${PREFIX}-python-ai-1`,
+    ]) {
       const inspect = JSON.parse(
         execFileSync("docker", ["inspect", name], { encoding: "utf8" }),
       ) as {
