@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# Prepares what tests/images/images.test.ts needs, as root, on a Debian bookworm machine with no
+# access to Docker Hub: a running Docker engine (Debian's docker.io) and three local base images.
+#
+#   vpn-test/debian:bookworm       debootstrap --variant=minbase, then `docker import`
+#   vpn-test/node-base:bookworm    + Debian's nodejs and npm (node and npm on PATH, as node:*-slim)
+#   vpn-test/python-base:bookworm  + Debian's python3, python3-venv and python3-pip (python3 on PATH)
+#
+# The bases also trust this machine's CA bundle (see HOST_CA_BUNDLE below).
+# Idempotent: each step runs only when its result is missing or its recipe changed, so a second run
+# takes seconds.
+# Prints how long each step took. The images are kept (they are the cache of the next run); remove
+# them with `docker rmi vpn-test/python-base:bookworm vpn-test/node-base:bookworm vpn-test/debian:bookworm`.
+#
+# Environment: DOCKERD_LOG (default /tmp/vpn-test-dockerd.log), DOCKERD_WAIT (seconds, default 60),
+# DEBIAN_MIRROR (default: the first Debian mirror of /etc/apt/sources.list*).
+set -euo pipefail
+
+export DEBIAN_FRONTEND=noninteractive
+# Debian's client (20.10, the engine's own API 1.41, BuildKit built in) rather than a newer client
+# that may come first on PATH: without the buildx plugin a newer client refuses DOCKER_BUILDKIT=1.
+DOCKER=${VPN_DOCKER:-/usr/bin/docker}
+SUITE=bookworm
+DEBIAN_IMAGE=vpn-test/debian:$SUITE
+NODE_IMAGE=vpn-test/node-base:$SUITE
+PYTHON_IMAGE=vpn-test/python-base:$SUITE
+DOCKERD_LOG=${DOCKERD_LOG:-/tmp/vpn-test-dockerd.log}
+DOCKERD_WAIT=${DOCKERD_WAIT:-60}
+
+log() { printf '[prepare] %s\n' "$*" >&2; }
+die() {
+  log "ERROR: $*"
+  exit 1
+}
+# step NAME COMMAND...: runs COMMAND and logs how long it took.
+step() {
+  local name=$1 start=$SECONDS
+  shift
+  "$@"
+  log "$name: $((SECONDS - start)) s"
+}
+
+[ "$(id -u)" = 0 ] || die "must run as root (it installs packages and starts dockerd)"
+
+updated=
+apt_install() {
+  if [ -z "$updated" ]; then
+    apt-get update -qq
+    updated=1
+  fi
+  apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+install_packages() {
+  local missing=()
+  [ -x /usr/sbin/dockerd ] && [ -x "$DOCKER" ] || missing+=(docker.io)
+  command -v debootstrap >/dev/null || missing+=(debootstrap)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]}"
+    apt_install "${missing[@]}"
+  fi
+}
+
+start_dockerd() {
+  if "$DOCKER" info >/dev/null 2>&1; then
+    log "a Docker engine already answers"
+    return
+  fi
+  log "starting dockerd (log: $DOCKERD_LOG)"
+  # setsid: its own session, so that it outlives the shell that started it.
+  setsid /usr/sbin/dockerd >"$DOCKERD_LOG" 2>&1 </dev/null &
+  local pid=$! waited=0
+  until "$DOCKER" info >/dev/null 2>&1; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      tail -n 30 "$DOCKERD_LOG" >&2 || true
+      die "dockerd (pid $pid) exited; its log is $DOCKERD_LOG"
+    fi
+    if [ "$waited" -ge "$DOCKERD_WAIT" ]; then
+      tail -n 30 "$DOCKERD_LOG" >&2 || true
+      die "dockerd (pid $pid) did not answer \`docker info\` within ${DOCKERD_WAIT} s; its log is $DOCKERD_LOG"
+    fi
+    sleep 1
+    waited=$((waited + 1))
+  done
+  log "dockerd pid $pid ready after ${waited} s"
+}
+
+has_image() { "$DOCKER" image inspect "$1" >/dev/null 2>&1; }
+
+debian_mirror() {
+  if [ -n "${DEBIAN_MIRROR:-}" ]; then
+    echo "$DEBIAN_MIRROR"
+    return
+  fi
+  # deb822 (URIs: ...) and one-line (deb URI suite ...) sources; the first .../debian one wins.
+  local m
+  m=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list 2>/dev/null |
+    sed -nE 's#^URIs:[[:space:]]*(https?://[^[:space:]]*/debian)/?([[:space:]]|$).*#\1#p; s#^deb[[:space:]]+(\[[^]]*\][[:space:]]+)?(https?://[^[:space:]]*/debian)/?[[:space:]].*#\2#p' |
+    head -n 1 || true)
+  echo "${m:-http://deb.debian.org/debian}"
+}
+
+build_debian() {
+  if has_image "$DEBIAN_IMAGE"; then
+    log "$DEBIAN_IMAGE exists"
+    return
+  fi
+  local mirror root
+  mirror=$(debian_mirror)
+  root=$(mktemp -d /tmp/vpn-test-rootfs.XXXXXX)
+  log "debootstrap --variant=minbase $SUITE $root $mirror"
+  local start=$SECONDS
+  if ! debootstrap --variant=minbase "$SUITE" "$root" "$mirror" >"$root.log" 2>&1; then
+    tail -n 30 "$root.log" >&2
+    die "debootstrap failed; its log is $root.log"
+  fi
+  log "debootstrap: $((SECONDS - start)) s"
+  # The apt lists and the .deb cache are not part of a base image (as in debian:*-slim).
+  rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/archives/*.deb
+  step "docker import $DEBIAN_IMAGE" sh -c "tar -C '$root' -c . | '$DOCKER' import -c 'CMD [\"bash\"]' - '$DEBIAN_IMAGE' >/dev/null"
+  rm -rf "$root" "$root.log"
+}
+
+# The CA bundle this machine trusts. Where HTTPS goes through an intercepting proxy (as here), the
+# registries' certificates are signed by a CA that only this bundle holds, and npm ci or pip install
+# inside a build fails with SELF_SIGNED_CERT_IN_CHAIN. The bases add it to their system store
+# (update-ca-certificates), which Debian's node, npm and pip use; elsewhere it changes nothing.
+HOST_CA_BUNDLE=${HOST_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
+
+# build_base TAG ENV PACKAGES...: an image FROM the Debian base with those packages, the host's CA
+# bundle and that ENV line (none when ENV is empty). Rebuilt when its recipe changed: a label holds
+# the hash of the recipe, the Debian base's id and the CA bundle.
+build_base() {
+  local tag=$1 env=$2
+  shift 2
+  local recipe hash ca=
+  [ -s "$HOST_CA_BUNDLE" ] && ca=1
+  recipe="FROM $DEBIAN_IMAGE
+RUN apt-get update \\
+ && apt-get install -y --no-install-recommends $* \\
+ && rm -rf /var/lib/apt/lists/*
+${ca:+COPY host-ca-bundle.crt /usr/local/share/ca-certificates/host-ca-bundle.crt
+RUN update-ca-certificates}
+${env:+ENV $env}
+CMD [\"bash\"]"
+  hash=$({
+    "$DOCKER" image inspect -f '{{.Id}}' "$DEBIAN_IMAGE"
+    printf '%s\n' "$recipe"
+    [ -z "$ca" ] || cat "$HOST_CA_BUNDLE"
+  } | sha256sum | cut -c1-16)
+  if [ "$("$DOCKER" image inspect -f '{{index .Config.Labels "vpn-test.recipe"}}' "$tag" 2>/dev/null)" = "$hash" ]; then
+    log "$tag exists"
+    return
+  fi
+  local ctx
+  ctx=$(mktemp -d /tmp/vpn-test-base.XXXXXX)
+  printf '%s\nLABEL vpn-test.recipe=%s\n' "$recipe" "$hash" >"$ctx/Dockerfile"
+  [ -z "$ca" ] || cp "$HOST_CA_BUNDLE" "$ctx/host-ca-bundle.crt"
+  local old
+  old=$("$DOCKER" image inspect -f '{{.Id}}' "$tag" 2>/dev/null || true)
+  log "building $tag ($*)"
+  step "docker build $tag" "$DOCKER" build -q -t "$tag" "$ctx" >/dev/null
+  rm -rf "$ctx"
+  # The previous build of the tag, untagged now (kept when something still uses it).
+  [ -z "$old" ] || "$DOCKER" rmi "$old" >/dev/null 2>&1 || true
+}
+
+facts() {
+  local server api buildkit=no
+  server=$("$DOCKER" version -f '{{.Server.Version}}')
+  api=$("$DOCKER" version -f '{{.Server.APIVersion}}')
+  if DOCKER_BUILDKIT=1 "$DOCKER" build -q -t vpn-test/buildkit-probe - <<<"FROM $DEBIAN_IMAGE" >/dev/null 2>&1; then buildkit=yes; fi
+  log "engine $server (API $api), client $("$DOCKER" version -f '{{.Client.Version}}'), BuildKit (DOCKER_BUILDKIT=1): $buildkit"
+}
+
+total=$SECONDS
+install_packages
+start_dockerd
+build_debian
+build_base "$NODE_IMAGE" "" nodejs npm ca-certificates
+# The official python images set GPG_KEY (the release signing key's fingerprint, not a secret) and
+# LANG; the services must start with them in the environment too.
+build_base "$PYTHON_IMAGE" "LANG=C.UTF-8 GPG_KEY=7169605F62C751356D054A26A821E680E5FA6305" \
+  python3 python3-venv python3-pip ca-certificates
+facts
+log "done in $((SECONDS - total)) s"
