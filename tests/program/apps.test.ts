@@ -361,6 +361,19 @@ describe("disabling an app service", () => {
   });
 });
 
+test("a GPU in config becomes an NVIDIA device request for the Ollama server only", async () => {
+  const r = await withServices("prod", { ollama: { models: [], gpu: "all" } });
+  expect(one(r, "ollama").inputs.deviceRequests).toEqual([
+    { driver: "nvidia", count: -1, capabilities: ["gpu"] },
+  ]);
+  const others = containers(r).filter((c) => serviceOf(c) !== "ollama");
+  for (const c of others) expect(c.inputs.deviceRequests).toBeUndefined();
+  const two = await withServices("prod", { ollama: { gpu: 2 } });
+  expect(one(two, "ollama").inputs.deviceRequests).toEqual([
+    { driver: "nvidia", count: 2, capabilities: ["gpu"] },
+  ]);
+});
+
 describe("images from config", () => {
   test("a prebuilt image reference is pulled, not built", async () => {
     const r = await withServices("prod", { web: { image: { ref: "ghcr.io/acme/web:1.4.2" } } });
