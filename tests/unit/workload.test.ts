@@ -34,6 +34,24 @@ describe("validateWorkload", () => {
     }).not.toThrow();
   });
 
+  test("accepts root for a oneShot job that says why, and a volume the replicas share", () => {
+    expect(() => {
+      validateWorkload({
+        ...base,
+        oneShot: true,
+        replicas: 1,
+        healthcheck: undefined,
+        user: "0:0",
+        rootReason: "chown of a new volume",
+        capAdd: ["CAP_CHOWN"],
+      });
+      validateWorkload({
+        ...base,
+        volumes: [{ volume: undefined as unknown as docker.Volume, path: "/logs", shared: true }],
+      });
+    }).not.toThrow();
+  });
+
   test.each<[string, Partial<WorkloadArgs>, string]>([
     ["zero replicas", { replicas: 0 }, "replicas: given 0"],
     ["root user", { user: "0:0" }, 'user: given "0:0"'],
@@ -69,6 +87,21 @@ describe("validateWorkload", () => {
       "a job with replicas",
       { oneShot: true, healthcheck: undefined },
       "replicas: given 2; allowed: 1 for a oneShot job",
+    ],
+    [
+      "root for a service, even with a reason",
+      { user: "0:0", rootReason: "because" },
+      "root only for a oneShot job with a rootReason",
+    ],
+    [
+      "root for a job without a reason",
+      { user: "0:0", oneShot: true, replicas: 1, healthcheck: undefined },
+      "root only for a oneShot job with a rootReason",
+    ],
+    [
+      "a relative bind mount",
+      { binds: [{ hostPath: "src", path: "/app" }] },
+      "absolute paths on both sides",
     ],
     [
       "a published port without a service port",
