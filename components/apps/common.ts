@@ -14,8 +14,8 @@ export function secretFile(
   envName: string,
   value: pulumi.Input<string>,
 ): { env: Record<string, string>; file: WorkloadFile } {
-  const path = `${SECRETS_DIR}/${envName.toLowerCase()}`;
-  return { env: { [`${envName}_FILE`]: path }, file: { path, content: value } };
+  const file = `${SECRETS_DIR}/${envName.toLowerCase()}`;
+  return { env: { [`${envName}_FILE`]: file }, file: { path: file, content: value } };
 }
 
 /** Several secrets as files, with the env that names them. */

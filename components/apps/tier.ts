@@ -12,13 +12,6 @@ import { Ollama } from "./ollama";
 import { PythonAi } from "./pythonAi";
 import { Web } from "./web";
 
-/** A running app service as the Platform lists it. */
-export interface AppService {
-  readonly host: pulumi.Output<string>;
-  readonly port: pulumi.Output<number>;
-  readonly containerNames: pulumi.Output<string[]>;
-}
-
 export interface AppTier {
   readonly api?: Api;
   readonly web?: Web;
