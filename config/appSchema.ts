@@ -23,6 +23,11 @@ const logLevel = z.enum(LOG_LEVELS).default("info");
 const devSource = {
   /** The service's source tree on the Docker host, relative to the project directory. */
   source: z.string().min(1),
+  /**
+   * The hot-reload command, e.g. `[npx, next, dev]` for a Next.js app. Default `node --watch` on
+   * the entry point (with the inspector when debugPort is set); a custom command is run as given.
+   */
+  command: z.array(z.string().min(1)).min(1).optional(),
 };
 const webDevMode = strict(devSource).optional();
 const apiDevMode = strict({

@@ -61,7 +61,13 @@ export function httpHealthcheck(
 /** What development mode changes in a Node app's Workload (nothing when it is off). */
 export function nodeDevMode(
   image: ImageConfig,
-  devMode: { readonly source: string; readonly debugPort?: number } | undefined,
+  devMode:
+    | {
+        readonly source: string;
+        readonly command?: readonly string[];
+        readonly debugPort?: number;
+      }
+    | undefined,
   projectRoot: string,
   watchCommand: readonly string[],
 ): {
@@ -80,11 +86,13 @@ export function nodeDevMode(
     // The Dockerfiles' `dev` stage: every dependency, dev ones included, for the watcher.
     image: { build: { ...image.build, target: "dev" } },
     nodeEnv: "development",
-    command: [
-      "node",
-      ...(debug === undefined ? [] : [`--inspect=0.0.0.0:${NODE_INSPECT_PORT}`]),
-      ...watchCommand,
-    ],
+    command: devMode.command
+      ? [...devMode.command]
+      : [
+          "node",
+          ...(debug === undefined ? [] : [`--inspect=0.0.0.0:${NODE_INSPECT_PORT}`]),
+          ...watchCommand,
+        ],
     // The source over /app; node_modules stays the image's (a fresh anonymous volume filled from
     // it), so host-installed modules of another platform never shadow it.
     binds: [{ hostPath: path.posix.resolve(projectRoot, devMode.source), path: APP_DIR }],

@@ -325,6 +325,13 @@ describe("development mode comes from the yaml, never from the stack name", () =
     expect(envOf(api).NODE_ENV).toBe("development");
     expect(api.inputs.command).toEqual(["node", "--watch", "."]);
   });
+
+  test("a custom hot-reload command (a Next.js app's) is run as given", async () => {
+    const r = await withServices("dev", {
+      web: { devMode: { source: "examples/web", command: ["npx", "next", "dev", "-p", "3001"] } },
+    });
+    expect(ofService(r, "web")[0].inputs.command).toEqual(["npx", "next", "dev", "-p", "3001"]);
+  });
 });
 
 describe("disabling an app service", () => {
