@@ -52,6 +52,13 @@ interface Run {
   seconds: number;
 }
 
+/** Runs `script` in the image (no network, as the image's own user); it must print only "checked". */
+function expectOnlyChecked(tag: string, script: string): void {
+  const r = docker(["run", "--rm", "--network", "none", "--entrypoint", "sh", tag, "-c", script]);
+  expect(r.status).toBe(0);
+  expect(r.out.trim().split("\n")).toEqual(["checked"]);
+}
+
 function run(cmd: string, args: string[], timeoutMs = 120000): Run {
   const start = Date.now();
   const r = spawnSync(cmd, args, {
@@ -493,19 +500,7 @@ suite("images built from a local Debian base", () => {
         '[ -d /app/logs ] && [ -n "$(ls -A /app/logs)" ] && echo "not empty: /app/logs"',
         "echo checked",
       ].join("\n");
-      const r = docker([
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        "--entrypoint",
-        "sh",
-        tag,
-        "-c",
-        script,
-      ]);
-      expect(r.status).toBe(0);
-      expect(r.out.trim().split("\n")).toEqual(["checked"]);
+      expectOnlyChecked(tag, script);
     });
 
     test("uid 1001 cannot write the app's files (checked without --read-only)", () => {
@@ -521,19 +516,7 @@ suite("images built from a local Debian base", () => {
           : "",
         "echo checked",
       ].join("\n");
-      const r = docker([
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        "--entrypoint",
-        "sh",
-        tag,
-        "-c",
-        script,
-      ]);
-      expect(r.status).toBe(0);
-      expect(r.out.trim().split("\n")).toEqual(["checked"]);
+      expectOnlyChecked(tag, script);
     });
 
     /** Runs the image with extra env; it must exit by itself within 30 s. */
