@@ -120,6 +120,11 @@ export class Platform extends pulumi.ComponentResource {
     for (const [service, svc] of Object.entries(running)) {
       if (svc && "containerNames" in svc) endpoints[service] = endpoint(svc);
     }
+    // Ollama counts as up once its models are pulled: a failed pull fails the deploy here.
+    const ollama = apps.ollama;
+    if (ollama) {
+      endpoints.ollama = pulumi.all([endpoint(ollama), ollama.modelsReady]).apply(([e]) => e);
+    }
     this.services = pulumi.output(endpoints);
     this.data = data.endpoints;
     this.connectionStrings = data.connectionStrings;

@@ -3,7 +3,15 @@ import { CATALOG, CatalogEntry, SERVICE_NAMES } from "../../config/catalog";
 import { PLATFORM_ENV } from "../../config/appSchema";
 import { hostName } from "../../components/workload";
 import { PROJECT, ROOT, STACKS, StackName, cliConfig } from "../stackFiles";
-import { ProgramRun, RecordedResource, reveal, runEachStack, runProgram } from "./harness";
+import * as path from "path";
+import {
+  ProgramRun,
+  RecordedResource,
+  reveal,
+  runEachStack,
+  runInChild,
+  runProgram,
+} from "./harness";
 
 const CONTAINER = "docker:index/container:Container";
 const IMAGE = "docker:index/image:Image";
@@ -379,6 +387,22 @@ test("a GPU in config becomes an NVIDIA device request for the Ollama server onl
   expect(one(two, "ollama").inputs.deviceRequests).toEqual([
     { driver: "nvidia", count: 2, capabilities: ["gpu"] },
   ]);
+});
+
+test("a failed model pull fails the deploy with the job's output", () => {
+  const out = runInChild(
+    path.join(ROOT, "index.ts"),
+    "prod",
+    cliConfig("prod"),
+    { exitCode: 1, logs: "pulling manifest\nError: pull model manifest: file does not exist\n" },
+    "-ollama-pull-models-1",
+  );
+  const error = out.errors.find((e) => e.name === "JobError");
+  expect(error?.message).toContain("Pulling the Ollama models failed");
+  expect(error?.message).toContain("Error: pull model manifest: file does not exist");
+  // The pull ran after the server; nothing else failed.
+  expect(out.containers).toContain("vpn-enterprise-prod-ollama-1");
+  expect(out.errors.every((e) => e.message.includes("Pulling the Ollama models"))).toBe(true);
 });
 
 describe("images from config", () => {

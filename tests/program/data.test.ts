@@ -2,19 +2,20 @@
  * The data tier under mocks, for both stack files: PostgreSQL with its rendered settings and
  * migration job, Redis with its rendered redis.conf, the backup job, and the outputs other teams read.
  */
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { SECRET_NAMES } from "../../config/schema";
 import { PROJECT, ROOT, STACKS, StackName, cliConfig } from "../stackFiles";
 import {
+  ChildRun,
   JobResult,
   ProgramRun,
   RecordedResource,
   isSecretValue,
   reveal,
   runEachStack,
+  runInChild,
   runProgram,
 } from "./harness";
 
@@ -65,26 +66,8 @@ const DATA_CONSUMERS = ["api-1", "api-2", "api-3", "db-manager-1", "provisioner-
   (c) => `vpn-enterprise-prod-${c}`,
 );
 
-/** Runs the program in a child process, where an unhandled failure can be observed. */
-function runFailing(
-  config: Record<string, string>,
-  job: JobResult,
-): { containers: string[]; errors: { name?: string; message: string }[] } {
-  // Its exit status is the SDK's (it reports promises still pending at exit); stdout is the result.
-  const { stdout } = spawnSync(
-    process.execPath,
-    [path.join(__dirname, "child", "failingRun.js"), PROGRAM, "prod"],
-    {
-      env: {
-        ...process.env,
-        VPN_CONFIG: JSON.stringify(config),
-        VPN_JOB_RESULT: JSON.stringify(job),
-      },
-      cwd: ROOT,
-      encoding: "utf8",
-    },
-  );
-  return JSON.parse(stdout) as ReturnType<typeof runFailing>;
+function runFailing(config: Record<string, string>, job: JobResult): ChildRun {
+  return runInChild(PROGRAM, "prod", config, job);
 }
 
 const run = runEachStack(STACKS, cliConfig);

@@ -2,6 +2,8 @@
  * Runs the whole program (index.ts) under Pulumi mocks, with a stack's config as the CLI would pass
  * it, and records every resource with its inputs and options.
  */
+import { spawnSync } from "child_process";
+import * as path from "path";
 import type * as pulumiType from "@pulumi/pulumi";
 import { PROJECT } from "../stackFiles";
 
@@ -212,4 +214,41 @@ export function runEachStack<S extends string>(
     if (r.error) throw r.error;
     return r;
   };
+}
+
+/** What a program run in a child process registered and which failures reached no caller. */
+export interface ChildRun {
+  readonly containers: string[];
+  readonly errors: { name?: string; message: string }[];
+}
+
+/**
+ * Runs a program under mocks in a plain Node child process (child/failingRun.js), where a failure
+ * that reaches no caller (a rejected gate inside a registration) can be observed: inside jest it
+ * would be pinned on the running test. Every oneShot container gets `job`, or only those whose
+ * name ends with `only`.
+ */
+export function runInChild(
+  program: string,
+  stack: string,
+  config: Record<string, string>,
+  job: JobResult,
+  only?: string,
+): ChildRun {
+  // Its exit status is the SDK's (it reports promises still pending at exit); stdout is the result.
+  const { stdout } = spawnSync(
+    process.execPath,
+    [path.join(__dirname, "child", "failingRun.js"), program, stack],
+    {
+      env: {
+        ...process.env,
+        VPN_CONFIG: JSON.stringify(config),
+        VPN_JOB_RESULT: JSON.stringify(job),
+        ...(only !== undefined && { VPN_JOB_ONLY: only }),
+      },
+      cwd: path.resolve(__dirname, "..", ".."),
+      encoding: "utf8",
+    },
+  );
+  return JSON.parse(stdout) as ChildRun;
 }

@@ -5,7 +5,8 @@
  * jest would count against the test that caused them. Here they are collected instead.
  *
  * Usage: node failingRun.js <program.ts> <stack>, with VPN_CONFIG (the CLI config as JSON) and
- * VPN_JOB_RESULT ({ exitCode, logs } for every oneShot container) in the environment.
+ * VPN_JOB_RESULT ({ exitCode, logs } for every oneShot container) in the environment; with
+ * VPN_JOB_ONLY (a container name suffix) only the matching jobs get it and the others succeed.
  */
 "use strict";
 const fs = require("fs");
@@ -37,8 +38,11 @@ pulumi.runtime.setMocks(
       if (args.type === "docker:index/remoteImage:RemoteImage") state.imageId = "sha256:mock";
       if (args.type === "docker:index/container:Container") {
         containers.push(state.name);
+        const only = process.env.VPN_JOB_ONLY;
+        const result =
+          only === undefined || state.name.endsWith(only) ? job : { exitCode: 0, logs: "" };
         if (state.attach === true)
-          Object.assign(state, { exitCode: job.exitCode, containerLogs: job.logs });
+          Object.assign(state, { exitCode: result.exitCode, containerLogs: result.logs });
       }
       return { id: `${args.name}-id`, state };
     },
