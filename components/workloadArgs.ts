@@ -143,6 +143,18 @@ export function hostName(service: ServiceName): string {
   return service.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
+/** How other services of the platform call an HTTP service: `http://<alias>:<port>`. */
+export function internalUrl(service: ServiceName): string {
+  return `http://${hostName(service)}:${portOf(service)}`;
+}
+
+/** The port a catalog service listens on; an error for one that listens on none. */
+export function portOf(service: ServiceName): number {
+  const port = (CATALOG[service] as CatalogEntry).port;
+  if (port === undefined) throw new Error(`${service} listens on no port`);
+  return port;
+}
+
 /** Checks the Workload's own invariants; messages name the service and the argument. */
 export function validateWorkload(args: WorkloadArgs): void {
   const problems: string[] = [];

@@ -100,6 +100,6 @@ export class Api extends AppService {
         },
         { parent },
       );
-    super("vpn:app:Api", name, entry.port, server, opts);
+    super("vpn:app:Api", name, "api", server, opts);
   }
 }

@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { Workload } from "../workload";
+import { ServiceName } from "../../config/catalog";
+import { Workload, internalUrl, portOf } from "../workload";
 
 /**
  * What every app component exposes once its server Workload exists: the alias, the port, the
@@ -20,17 +21,17 @@ export abstract class AppService extends pulumi.ComponentResource {
   protected constructor(
     type: string,
     name: string,
-    port: number,
+    service: ServiceName,
     server: (parent: pulumi.Resource) => Workload,
     opts?: pulumi.ComponentResourceOptions,
   ) {
     super(type, name, {}, opts);
     const workload = server(this);
     this.host = workload.host;
-    this.port = pulumi.output(port);
+    this.port = pulumi.output(portOf(service));
     this.containerNames = workload.containerNames;
     this.containers = workload.containers;
-    this.internalUrl = pulumi.interpolate`http://${workload.host}:${port}`;
+    this.internalUrl = pulumi.output(internalUrl(service));
     this.registerOutputs({
       host: this.host,
       port: this.port,

@@ -73,6 +73,6 @@ export class N8n extends AppService {
         },
         { parent },
       );
-    super("vpn:app:N8n", name, entry.port, server, opts);
+    super("vpn:app:N8n", name, "n8n", server, opts);
   }
 }

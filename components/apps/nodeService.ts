@@ -61,7 +61,7 @@ abstract class InternalService extends AppService {
         },
         { parent },
       );
-    super(type, name, entry.port, server, opts);
+    super(type, name, service, server, opts);
   }
 }
 

@@ -4,7 +4,7 @@ import { AppService } from "./appService";
 import { CATALOG } from "../../config/catalog";
 import { OllamaConfig } from "../../config/schema";
 import { JobError, jobGate } from "../job";
-import { ServiceContext, Workload, workloadFromConfig } from "../workload";
+import { ServiceContext, Workload, internalUrl, workloadFromConfig } from "../workload";
 
 export interface OllamaArgs {
   /** Prefix, labels and tier networks of the stack. */
@@ -29,7 +29,6 @@ export class Ollama extends AppService {
     const cfg = args.config;
     const base = workloadFromConfig("ollama", cfg, args.context);
     const home = entry.dataPath;
-    const port = entry.port;
     // The jobs only wait on the server or run one syscall: small limits of their own.
     const jobResources = { cpus: 0.25, memoryMb: 128, pidsLimit: 64 };
     let modelsReady: pulumi.Output<pulumi.Resource[]> | undefined;
@@ -67,7 +66,7 @@ export class Ollama extends AppService {
           image: { id: owner.imageId },
           env: {
             ...cfg.env,
-            OLLAMA_HOST: `0.0.0.0:${port}`,
+            OLLAMA_HOST: `0.0.0.0:${entry.port}`,
             HOME: home,
             OLLAMA_MODELS: `${home}/models`,
           },
@@ -93,7 +92,7 @@ export class Ollama extends AppService {
                   resources: jobResources,
                   ports: [],
                   oneShot: true,
-                  env: { OLLAMA_HOST: `http://ollama:${port}`, HOME: "/tmp" },
+                  env: { OLLAMA_HOST: internalUrl("ollama"), HOME: "/tmp" },
                   // One `ollama pull` per model, stopping at the first failure.
                   entrypoint: [
                     "/bin/sh",
@@ -118,7 +117,7 @@ export class Ollama extends AppService {
             );
       return workload;
     };
-    super("vpn:app:Ollama", name, port, server, opts);
+    super("vpn:app:Ollama", name, "ollama", server, opts);
     if (modelsReady === undefined) throw new Error("the Ollama server was not built");
     this.modelsReady = modelsReady;
   }

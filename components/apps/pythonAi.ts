@@ -42,6 +42,6 @@ export class PythonAi extends AppService {
         },
         { parent },
       );
-    super("vpn:app:PythonAi", name, entry.port, server, opts);
+    super("vpn:app:PythonAi", name, "pythonAi", server, opts);
   }
 }

@@ -4,7 +4,7 @@ import { CATALOG, StatefulServiceName } from "../../config/catalog";
 import { StackConfig } from "../../config/load";
 import { SecretName, publicUrl } from "../../config/schema";
 import { volumeOf } from "../volume";
-import { ServiceContext } from "../workload";
+import { ServiceContext, internalUrl } from "../workload";
 import { Api } from "./api";
 import { N8N_PATH, N8n } from "./n8n";
 import { DbManager, Provisioner } from "./nodeService";
@@ -104,9 +104,9 @@ export function createAppTier(
           context,
           config: s.pythonAi,
           urls: {
-            ollama: ollama && `http://ollama:${CATALOG.ollama.port}`,
-            api: api && `http://api:${CATALOG.api.port}`,
-            n8n: n8n && `http://n8n:${CATALOG.n8n.port}`,
+            ollama: ollama && internalUrl("ollama"),
+            api: api && internalUrl("api"),
+            n8n: n8n && internalUrl("n8n"),
           },
           apiServiceKey: secrets.apiServiceKey,
         },
@@ -133,7 +133,7 @@ export function createAppTier(
             context,
             config: s.provisioner,
             database: database(pg.appUser, secrets.postgresAppPassword),
-            api: { url: `http://api:${CATALOG.api.port}`, serviceKey: secrets.apiServiceKey },
+            api: { url: internalUrl("api"), serviceKey: secrets.apiServiceKey },
             dependsOn: dataReady.apply((ready) => [...ready, ...api.containers]),
           },
           opts,

@@ -45,6 +45,6 @@ export class Web extends AppService {
         },
         { parent },
       );
-    super("vpn:app:Web", name, entry.port, server, opts);
+    super("vpn:app:Web", name, "web", server, opts);
   }
 }
