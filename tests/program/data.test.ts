@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { SECRET_NAMES } from "../../config/schema";
-import { PROJECT, ROOT, STACKS, StackName, cliConfig } from "../stackFiles";
+import { ROOT, STACKS, StackName, cliConfig } from "../stackFiles";
 import {
   ChildRun,
   JobResult,
@@ -15,8 +15,10 @@ import {
   isSecretValue,
   reveal,
   runEachStack,
+  envOf,
   runInChild,
   runProgram,
+  servicesWith,
 } from "./harness";
 
 const CONTAINER = "docker:index/container:Container";
@@ -41,24 +43,8 @@ const upload = (c: RecordedResource, file: string): string => {
   if (!u) throw new Error(`${String(c.inputs.name)} has no upload ${file}`);
   return reveal(u.content) as string;
 };
-const env = (c: RecordedResource): Record<string, string> =>
-  Object.fromEntries(
-    (c.inputs.envs as string[]).map((e): [string, string] => {
-      const at = e.indexOf("=");
-      return [e.slice(0, at), e.slice(at + 1)];
-    }),
-  );
 const dependsOnName = (c: RecordedResource, name: string) =>
   c.dependencies.some((urn) => urn.endsWith(`::${name}`));
-
-function servicesWith(stack: StackName, change: Obj): Record<string, string> {
-  const config = cliConfig(stack);
-  const services = JSON.parse(config[`${PROJECT}:services`]) as Obj;
-  for (const [name, body] of Object.entries(change)) {
-    services[name] = { ...(services[name] as Obj | undefined), ...(body as Obj) };
-  }
-  return { ...config, [`${PROJECT}:services`]: JSON.stringify(services) };
-}
 
 const PROGRAM = path.join(ROOT, "index.ts");
 /** The containers that depend on the data tier's gate (the API, and what waits on the API). */
@@ -104,7 +90,7 @@ describe.each(STACKS)("the %s stack's data tier", (stack) => {
     expect(conf).toMatch(new RegExp(`^max_connections\\s*=\\s*${expected.max}\\b`, "m"));
     expect(conf).toMatch(new RegExp(`^shared_buffers\\s*=\\s*'?${expected.buffers}`, "m"));
     expect(upload(pg, "/docker-entrypoint-initdb.d/10-init.sql")).toContain("vpn_readonly");
-    expect(env(pg)).toMatchObject({
+    expect(envOf(pg)).toMatchObject({
       POSTGRES_USER: "vpn_admin",
       POSTGRES_DB: "vpn_enterprise",
       POSTGRES_PASSWORD_FILE: "/run/secrets/postgres_password",
@@ -145,7 +131,7 @@ describe.each(STACKS)("the %s stack's data tier", (stack) => {
         fs.readFileSync(path.join(ROOT, "migrations", f), "utf8"),
       );
     }
-    expect(env(job)).toMatchObject({
+    expect(envOf(job)).toMatchObject({
       PGHOST: "postgres",
       PGUSER: "vpn_admin",
       PGDATABASE: "vpn_enterprise",
@@ -159,7 +145,7 @@ describe.each(STACKS)("the %s stack's data tier", (stack) => {
     const r = run(stack);
     const backup = container(r, "backup");
     expect(dependsOnName(backup, "vpn-postgres-server-1")).toBe(true);
-    expect(env(backup)).toMatchObject({
+    expect(envOf(backup)).toMatchObject({
       BACKUP_DIR: "/var/lib/postgresql/data",
       BACKUP_RETENTION_DAYS: stack === "dev" ? "2" : "7",
       BACKUP_INTERVAL_HOURS: "24",

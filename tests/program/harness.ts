@@ -5,7 +5,7 @@
 import { spawnSync } from "child_process";
 import * as path from "path";
 import type * as pulumiType from "@pulumi/pulumi";
-import { PROJECT } from "../stackFiles";
+import { PROJECT, StackName, cliConfig } from "../stackFiles";
 
 /** The marker Pulumi's RPC layer wraps secret values in. */
 export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
@@ -251,4 +251,44 @@ export function runInChild(
     },
   );
   return JSON.parse(stdout) as ChildRun;
+}
+
+/** A stack's CLI config with `change` merged into its `services`, key by key per service. */
+export function servicesWith(
+  stack: StackName,
+  change: Readonly<Record<string, unknown>>,
+): Record<string, string> {
+  const config = cliConfig(stack);
+  const services = JSON.parse(config[`${PROJECT}:services`]) as Record<string, unknown>;
+  for (const [name, body] of Object.entries(change)) {
+    services[name] = { ...(services[name] as object | undefined), ...(body as object) };
+  }
+  return { ...config, [`${PROJECT}:services`]: JSON.stringify(services) };
+}
+
+/** Runs the program with servicesWith(stack, change); throws the run's error. */
+export async function runWithServices(
+  stack: StackName,
+  change: Readonly<Record<string, unknown>>,
+): Promise<ProgramRun> {
+  const r = await runProgram(servicesWith(stack, change), stack);
+  if (r.error) throw r.error;
+  return r;
+}
+
+/** A container's env (`NAME=value` entries) as a record. */
+export function envOf(c: RecordedResource): Record<string, string> {
+  return Object.fromEntries(
+    (c.inputs.envs as string[]).map((e): [string, string] => {
+      const at = e.indexOf("=");
+      return [e.slice(0, at), e.slice(at + 1)];
+    }),
+  );
+}
+
+/** A resource's Docker labels as a record. */
+export function labelsOf(r: RecordedResource): Record<string, string> {
+  return Object.fromEntries(
+    ((r.inputs.labels ?? []) as { label: string; value: string }[]).map((l) => [l.label, l.value]),
+  );
 }

@@ -5,12 +5,13 @@ import { hostName } from "../../components/workload";
 import { PROJECT, STACKS, cliConfig } from "../stackFiles";
 import {
   ProgramRun,
-  RecordedResource,
   isSecretValue,
+  labelsOf,
   mapSecrets,
   reveal,
   runEachStack,
   runProgram,
+  runWithServices,
 } from "./harness";
 
 const CONTAINER = "docker:index/container:Container";
@@ -21,11 +22,6 @@ const IMAGE = "docker:index/image:Image";
 
 type Obj = Record<string, unknown>;
 const of = (run: ProgramRun, type: string) => run.resources.filter((r) => r.type === type);
-const labelsOf = (r: RecordedResource) =>
-  Object.fromEntries(
-    (r.inputs.labels as { label: string; value: string }[]).map((l) => [l.label, l.value]),
-  );
-
 const run = runEachStack(STACKS, cliConfig);
 
 /** The catalog service a container belongs to: its own, or for a job the service it works for. */
@@ -455,21 +451,8 @@ describe("config given to the program", () => {
     expect(r.outputs.credentials.secret).toBe(true);
   });
 
-  const withServices = async (stack: (typeof STACKS)[number], change: Obj) => {
-    const services = {
-      ...(JSON.parse(cliConfig(stack)[`${PROJECT}:services`]) as Obj),
-      ...change,
-    };
-    const r = await runProgram(
-      { ...cliConfig(stack), [`${PROJECT}:services`]: JSON.stringify(services) },
-      stack,
-    );
-    if (r.error) throw r.error;
-    return r;
-  };
-
   test("a disabled service loses its containers but keeps its volume; callers lose its URL", async () => {
-    const r = await withServices("dev", { n8n: { enabled: false } });
+    const r = await runWithServices("dev", { n8n: { enabled: false } });
     const names = of(r, CONTAINER).map((c) => c.inputs.name as string);
     expect(names.sort()).toEqual(
       EXPECTED_CONTAINERS.dev.filter((c) => c !== "n8n-1").map((c) => `vpn-enterprise-dev-${c}`),
@@ -483,7 +466,7 @@ describe("config given to the program", () => {
   });
 
   test("keepWhenDisabled: false removes a disabled service's volume as well", async () => {
-    const r = await withServices("dev", {
+    const r = await runWithServices("dev", {
       n8n: { enabled: false, dataProtection: { protect: false, keepWhenDisabled: false } },
     });
     expect(of(r, VOLUME).map((v) => v.inputs.name)).not.toContain("vpn-enterprise-dev-n8n-data");
