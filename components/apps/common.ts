@@ -10,7 +10,7 @@ export const SECRETS_DIR = "/run/secrets";
 export const APP_DIR = "/app";
 
 /** A secret as a file plus the `<NAME>_FILE` variable that points the app at it. */
-export function secretFile(
+function secretFile(
   envName: string,
   value: pulumi.Input<string>,
 ): { env: Record<string, string>; file: WorkloadFile } {

@@ -6,8 +6,8 @@ import { N8nConfig } from "../../config/schema";
 import { ServiceContext, Workload, workloadFromConfig } from "../workload";
 import { secretFiles } from "./common";
 
-/** The public path n8n is served under (the edge routes it there without stripping it). */
-export const N8N_PATH = "/admin/n8n/";
+/** The public path n8n is served under: its catalog route (the edge keeps the prefix). */
+export const N8N_PATH = CATALOG.n8n.routes[0];
 
 export interface N8nArgs {
   /** Prefix, labels and tier networks of the stack. */
