@@ -13,6 +13,7 @@ const LENGTHS: Record<SecretName, number> = {
   n8nEditorPassword: 24,
   apiJwtSecret: 64,
   apiServiceKey: 48,
+  edgeAdminPassword: 24,
 };
 
 export interface PlatformSecretsArgs {

@@ -7,13 +7,26 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { Migration, loadMigrations } from "./migrations";
 import { checkLocalPaths } from "./paths";
-import { ALLOWED_KEYS, RawStackConfig, SecretName, stackConfigSchema } from "./schema";
+import {
+  ALLOWED_KEYS,
+  RawStackConfig,
+  RawTlsConfig,
+  SecretName,
+  stackConfigSchema,
+} from "./schema";
 
-export interface StackConfig extends Omit<RawStackConfig, "namePrefix" | "secrets"> {
+/** How the edge serves the domain; the private key (tls.mode files) is a Pulumi secret. */
+export interface TlsConfig extends Omit<RawTlsConfig, "privateKey"> {
+  /** The PEM private key of `certificate`, wrapped as a Pulumi secret; undefined unless mode files. */
+  readonly privateKey: pulumi.Output<string> | undefined;
+}
+
+export interface StackConfig extends Omit<RawStackConfig, "namePrefix" | "secrets" | "tls"> {
   readonly project: string;
   readonly stack: string;
   /** Prefix of every Docker object's name; defaults to `<project>-<stack>`. */
   readonly namePrefix: string;
+  readonly tls: TlsConfig;
   /** Credentials given in config, already wrapped as Pulumi secrets. */
   readonly secrets: Readonly<Partial<Record<SecretName, pulumi.Output<string>>>>;
   /** The SQL migrations from `services.postgres.migrationsDir`, in the order they apply. */
@@ -57,11 +70,18 @@ function valueAt(input: unknown, path: Path): unknown {
   return here;
 }
 
+/** Under `tls`, every value but these may hold the certificate or its private key. */
+const TLS_SHOWN: readonly PropertyKey[] = ["mode", "selfSigned"];
+
 function given(input: unknown, path: Path, required = false): string {
   if (path[0] === "secrets") return "a secret value (not shown)";
   const value = valueAt(input, path);
   if (value === undefined) return required ? "nothing" : "nothing (so the default)";
   const text = JSON.stringify(value);
+  // A key pasted under a misspelt name or in the wrong place must not show either.
+  if ((path[0] === "tls" && !TLS_SHOWN.includes(path[1])) || text.includes("PRIVATE KEY")) {
+    return "a TLS value (not shown)";
+  }
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
@@ -138,7 +158,7 @@ export function parseStackConfig(
   if (!result.success) {
     throw new ConfigError(result.error.issues.flatMap((iss) => describeIssue(project, raw, iss)));
   }
-  const { namePrefix, secrets, ...rest } = result.data;
+  const { namePrefix, secrets, tls, ...rest } = result.data;
   const pg = rest.services.postgres;
   const { migrations, problems } = pg.enabled
     ? loadMigrations(pg.migrationsDir, root)
@@ -152,8 +172,13 @@ export function parseStackConfig(
   for (const [name, value] of Object.entries(secrets) as [SecretName, string | undefined][]) {
     if (value !== undefined) wrapped[name] = pulumi.secret(value);
   }
+  const { privateKey, ...publicTls } = tls;
   return deepFreeze({
     ...rest,
+    tls: {
+      ...publicTls,
+      privateKey: privateKey === undefined ? undefined : pulumi.secret(privateKey),
+    },
     project,
     stack,
     namePrefix: namePrefix ?? defaultNamePrefix(project, stack),

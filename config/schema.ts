@@ -27,6 +27,15 @@ import {
   redisExtras,
 } from "./dataSchema";
 import { cpusRoundTrips } from "./dockerValues";
+import {
+  TlsMode,
+  checkEdge,
+  checkNginx,
+  checkTlsFiles,
+  derivedEdgePorts,
+  nginxExtras,
+  tlsSchema,
+} from "./edgeSchema";
 import { strict } from "./strict";
 
 export { ALLOWED_KEYS } from "./strict";
@@ -266,6 +275,10 @@ const networksSchema = strict(
 ).prefault({});
 
 const servicesSchema = strict({
+  nginx: appService(CATALOG.nginx, nginxExtras)
+    .superRefine(checkService)
+    .superRefine(checkNginx)
+    .prefault({}),
   postgres: statefulService(CATALOG.postgres, postgresExtras)
     .superRefine(checkService)
     .superRefine(checkPostgres)
@@ -319,6 +332,7 @@ export const SECRET_NAMES = [
   "n8nEditorPassword",
   "apiJwtSecret",
   "apiServiceKey",
+  "edgeAdminPassword",
 ] as const;
 export type SecretName = (typeof SECRET_NAMES)[number];
 
@@ -329,7 +343,7 @@ const secretsSchema = strict(
   >,
 ).prefault({});
 
-export const stackConfigSchema = strict({
+const stackObjectSchema = strict({
   namePrefix: z
     .string()
     .regex(NAME_PREFIX, {
@@ -346,19 +360,39 @@ export const stackConfigSchema = strict({
     })
     .regex(DNS_NAME, { error: "a lower-case DNS name such as vpn.example.com" }),
   /**
-   * How the edge serves the domain: `off` (HTTP only, the dev stack), `selfSigned` or `files`.
-   * The public URLs the apps are given (https or http) follow it.
+   * How the edge serves the domain: `off` (HTTP only, the dev stack), `selfSigned` (default) or
+   * `files` (certificate and privateKey). The public URLs the apps are given follow it.
    */
-  tls: strict({ mode: z.enum(["off", "selfSigned", "files"]).default("selfSigned") }).prefault({}),
+  tls: tlsSchema,
   networks: networksSchema,
   services: servicesSchema,
   secrets: secretsSchema,
-}).superRefine((cfg, ctx) => {
-  checkSubnets(cfg.networks, ctx);
-  checkPorts(cfg, ctx);
-  checkBackup(cfg, ctx);
-  checkRequires(cfg, ctx);
 });
+
+/**
+ * An empty `services.nginx.ports` (the default) stands for 0.0.0.0:80, and 0.0.0.0:443 with TLS
+ * on. The stack checks and every consumer see that list, never the empty one.
+ */
+function withEdgePorts(
+  cfg: z.output<typeof stackObjectSchema>,
+): z.output<typeof stackObjectSchema> {
+  const nginx = cfg.services.nginx;
+  if (nginx.ports.length > 0) return cfg;
+  const ports = derivedEdgePorts(cfg.tls.mode);
+  return { ...cfg, services: { ...cfg.services, nginx: { ...nginx, ports } } };
+}
+
+export const stackConfigSchema = stackObjectSchema
+  .superRefine((parsed, ctx) => {
+    const cfg = withEdgePorts(parsed);
+    checkSubnets(cfg.networks, ctx);
+    checkPorts(cfg, ctx);
+    checkBackup(cfg, ctx);
+    checkRequires(cfg, ctx);
+    checkEdge(cfg, ctx);
+    checkTlsFiles(cfg, ctx);
+  })
+  .transform(withEdgePorts);
 
 export type RawStackConfig = z.output<typeof stackConfigSchema>;
 export type NetworksConfig = RawStackConfig["networks"];
@@ -379,9 +413,16 @@ export type OllamaConfig = Services["ollama"];
 export type N8nConfig = Services["n8n"];
 export type DbManagerConfig = Services["dbManager"];
 export type ProvisionerConfig = Services["provisioner"];
+/** services.nginx with its ports resolved: an empty list in the stack file becomes the derived one. */
+export type NginxConfig = Services["nginx"];
+/** The stack's `tls` block as the schema outputs it; the program gets load.ts's TlsConfig. */
+export type RawTlsConfig = RawStackConfig["tls"];
 
 /** The base URL users reach the platform at, as the apps must announce it. */
-export function publicUrl(cfg: Pick<RawStackConfig, "domain" | "tls">): string {
+export function publicUrl(cfg: {
+  readonly domain: string;
+  readonly tls: { readonly mode: TlsMode };
+}): string {
   return `${cfg.tls.mode === "off" ? "http" : "https"}://${cfg.domain}`;
 }
 

@@ -144,7 +144,7 @@ const BAD: [string, Record<string, unknown>, string, string][] = [
     "networks.data.internal",
     "a boolean",
   ],
-  ["unknown service", svc("mongo", {}), "services.mongo", "allowed keys: postgres, redis"],
+  ["unknown service", svc("mongo", {}), "services.mongo", "allowed keys: nginx, postgres, redis"],
   [
     "misspelled service key",
     svc("redis", { replicaz: 1 }),
