@@ -14,11 +14,13 @@ export const networks = platform.networks.names;
 export const volumes = platform.volumeNames;
 /** Per enabled service: network alias (host), port, container names. */
 export const services = platform.services;
-/** Secret: passwords operators need (postgres, redis, grafana admin). */
+/** Secret: passwords operators need (postgres, redis, grafana admin, n8n editor, edge admin). */
 export const credentials = platform.credentials;
 /** PostgreSQL (host, port, database, admin, app and read-only role) and Redis (host, port). */
 export const data = platform.data;
 /** Secret: postgresApp, postgresReadonly and redis connection strings (in-network host names). */
 export const connectionStrings = platform.connectionStrings;
+/** The edge: public URL, published ports, certificate expiry; null when nginx is disabled. */
+export const edge = platform.edgeInfo;
 /** Backups: volume, directory, schedule, retention, metrics file, list and restore commands. */
 export const backups = platform.backups;

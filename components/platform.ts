@@ -2,8 +2,11 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { STATEFUL_SERVICES, StatefulServiceName } from "../config/catalog";
 import { StackConfig } from "../config/load";
+import { publicUrl } from "../config/schema";
 import { AppTier, createAppTier } from "./apps/tier";
 import { BackupInfo } from "./data/backup";
+import { Nginx } from "./edge/nginx";
+import { createEdge } from "./edge/tier";
 import { ConnectionStrings, DataEndpoints, createDataTier } from "./data/tier";
 import { TierNetworks } from "./network";
 import { PlatformSecrets } from "./secrets";
@@ -28,6 +31,18 @@ export interface OperatorCredentials {
   readonly grafanaAdminPassword: string;
   /** The n8n editor's edge login (user and password); null when n8n is off or unguarded. */
   readonly n8nEditor: { readonly user: string; readonly password: string } | null;
+  /** The edge's login for /admin/ and /grafana/; null without basic auth there. */
+  readonly edgeAdmin: { readonly user: string; readonly password: string } | null;
+}
+
+/** How users reach the platform. */
+export interface EdgeInfo {
+  /** The public base URL (https unless tls.mode is off). */
+  readonly url: string;
+  /** Host ports nginx publishes: `ip:host->container`. */
+  readonly publishedPorts: string[];
+  /** When the served certificate expires (RFC 3339); null without TLS. */
+  readonly certificateExpiry: string | null;
 }
 
 /** The whole platform: networks, credentials, data volumes and the services of each tier. */
@@ -50,6 +65,10 @@ export class Platform extends pulumi.ComponentResource {
   public readonly dataReady: pulumi.Output<pulumi.Resource[]>;
   /** The app services (each undefined when disabled). */
   public readonly apps: AppTier;
+  /** The edge; undefined when services.nginx is disabled. */
+  public readonly edge?: Nginx;
+  /** The public URL, published ports and certificate expiry; null without an edge. */
+  public readonly edgeInfo: pulumi.Output<EdgeInfo | null>;
 
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("vpn:platform:Platform", name, {}, opts);
@@ -115,8 +134,18 @@ export class Platform extends pulumi.ComponentResource {
       data.ready,
     );
     this.apps = apps;
+    const edge = createEdge(name, this, cfg, context, this.secrets.values);
+    this.edge = edge;
+    const nginx = cfg.services.nginx;
+    this.edgeInfo = edge
+      ? edge.certificateExpiry.apply((certificateExpiry) => ({
+          url: publicUrl(cfg),
+          publishedPorts: nginx.ports.map((p) => `${p.hostIp}:${p.host}->${p.container}`),
+          certificateExpiry,
+        }))
+      : pulumi.output(null);
     const endpoints: Record<string, pulumi.Output<ServiceEndpoint>> = {};
-    const running = { postgres: data.postgres, redis: data.redis, ...apps };
+    const running = { nginx: edge, postgres: data.postgres, redis: data.redis, ...apps };
     for (const [service, svc] of Object.entries(running)) {
       if (svc && "containerNames" in svc) endpoints[service] = endpoint(svc);
     }
@@ -139,6 +168,10 @@ export class Platform extends pulumi.ComponentResource {
       n8nEditor: pulumi
         .all([apps.n8nEditorAuth, s.n8nEditorPassword])
         .apply(([auth, password]) => (auth ? { user: auth.user, password } : null)),
+      edgeAdmin:
+        edge && nginx.admin.basicAuth
+          ? pulumi.output({ user: nginx.admin.user, password: s.edgeAdminPassword })
+          : null,
     });
     this.registerOutputs({
       volumeNames: this.volumeNames,
@@ -147,6 +180,7 @@ export class Platform extends pulumi.ComponentResource {
       data: this.data,
       connectionStrings: this.connectionStrings,
       backups: this.backups,
+      edgeInfo: this.edgeInfo,
     });
   }
 }

@@ -4,11 +4,11 @@ import * as path from "path";
 import { dockerCpus, goDuration } from "../config/dockerValues";
 import { serviceImage } from "./image";
 import { dockerLabels } from "./labels";
-import { WorkloadArgs, validateWorkload } from "./workloadArgs";
+import { WorkloadArgs, containerName, validateWorkload } from "./workloadArgs";
 
 export * from "./workloadArgs";
 
-const TMPFS_OPTIONS = "rw,noexec,nosuid,size=64m";
+const TMPFS_DEFAULT_MB = 64;
 
 /**
  * The one place that creates containers. It resolves the image and runs `replicas` containers with
@@ -75,14 +75,14 @@ export class Workload extends pulumi.ComponentResource {
 
     const containers: docker.Container[] = [];
     for (let i = 1; i <= args.replicas; i++) {
-      const containerName = `${args.namePrefix}-${args.service}-${i}`;
+      const dockerName = containerName(args.namePrefix, args.service, i);
       const previous = containers.at(-1);
       containers.push(
         new docker.Container(
           `${name}-${i}`,
           {
-            name: containerName,
-            hostname: containerName,
+            name: dockerName,
+            hostname: dockerName,
             image: imageId,
             user,
             envs: Object.keys(env)
@@ -91,6 +91,8 @@ export class Workload extends pulumi.ComponentResource {
             command: args.command ? [...args.command] : undefined,
             entrypoints: args.entrypoint ? [...args.entrypoint] : undefined,
             networksAdvanced: args.networks.map((n) => ({ name: n.id, aliases: [args.service] })),
+            // No network at all rather than Docker's default bridge, which would reach out.
+            networkMode: args.networks.length === 0 ? "none" : undefined,
             ports: (args.ports ?? []).map((p) => ({
               internal: p.container ?? args.port ?? p.host,
               external: p.host,
@@ -125,7 +127,10 @@ export class Workload extends pulumi.ComponentResource {
             memoryReservation: r.memoryReservationMb,
             shmSize: args.shmSizeMb,
             // The provider has no PidsLimit; RLIMIT_NPROC is the nearest guard (see README).
-            ulimits: [{ name: "nproc", soft: r.pidsLimit, hard: r.pidsLimit }],
+            ulimits: [
+              { name: "nproc", soft: r.pidsLimit, hard: r.pidsLimit },
+              ...(args.nofile ? [{ name: "nofile", soft: args.nofile, hard: args.nofile }] : []),
+            ],
             logDriver: "json-file",
             logOpts: { "max-file": "3", "max-size": "10m" },
             labels: dockerLabels({
@@ -138,12 +143,21 @@ export class Workload extends pulumi.ComponentResource {
             capabilities: { drops: ["ALL"], adds: [...(args.capAdd ?? [])] },
             readOnly,
             tmpfs: readOnly
-              ? Object.fromEntries((args.tmpfs ?? ["/tmp"]).map((p) => [p, TMPFS_OPTIONS]))
+              ? Object.fromEntries(
+                  (args.tmpfs ?? ["/tmp"]).map((t) => {
+                    const spec = typeof t === "string" ? { path: t } : t;
+                    const size = `size=${spec.sizeMb ?? TMPFS_DEFAULT_MB}m`;
+                    const mine = spec.owned ? `,uid=${owner},gid=${group},mode=0700` : "";
+                    return [spec.path, `rw,noexec,nosuid,${size}${mine}`];
+                  }),
+                )
               : undefined,
+            sysctls: args.sysctls ? { ...args.sysctls } : undefined,
             volumes: [
               ...(args.volumes ?? []).map((v) => ({
                 volumeName: v.volume.name,
                 containerPath: v.path,
+                readOnly: v.readOnly,
               })),
               ...(args.binds ?? []).map((b) => ({ hostPath: b.hostPath, containerPath: b.path })),
               ...[...(args.anonymousVolumes ?? []), ...uploadDirs].map((dir) => ({

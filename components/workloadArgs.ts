@@ -25,6 +25,12 @@ export interface WorkloadHealthcheck {
   readonly retries?: number;
 }
 
+export interface WorkloadTmpfs {
+  readonly path: string;
+  readonly sizeMb?: number;
+  readonly owned?: boolean;
+}
+
 export interface WorkloadArgs {
   /** Service name: container names `<prefix>-<service>-<n>`, network alias, `service` label. */
   readonly service: string;
@@ -70,8 +76,16 @@ export interface WorkloadArgs {
   readonly shmSizeMb?: number;
   /** Mount the image's root file system read-only. Default true. */
   readonly readOnlyRoot?: boolean;
-  /** Writable in-memory directories (with a read-only root). Default `/tmp`. */
-  readonly tmpfs?: readonly string[];
+  /**
+   * Writable in-memory directories (with a read-only root), 64 MB each unless sized; `owned`
+   * makes one private to `user` (mode 0700) for programs that refuse a world-writable directory.
+   * Counts against the memory limit. Default `/tmp`.
+   */
+  readonly tmpfs?: readonly (string | WorkloadTmpfs)[];
+  /** Namespaced kernel settings of the container (`net.*`), e.g. for ports below 1024. */
+  readonly sysctls?: Readonly<Record<string, string>>;
+  /** Open-file limit (RLIMIT_NOFILE, soft and hard). Default the engine's. */
+  readonly nofile?: number;
   /** Linux capabilities to keep (`CAP_...`); all others are dropped. Default none. */
   readonly capAdd?: readonly string[];
   /**
@@ -82,6 +96,8 @@ export interface WorkloadArgs {
     readonly volume: docker.Volume;
     readonly path: string;
     readonly shared?: boolean;
+    /** Mounted read-only: the service only reads what a job wrote. */
+    readonly readOnly?: boolean;
   }[];
   /** Host directories to bind-mount (development only: the Docker host's own files). */
   readonly binds?: readonly { readonly hostPath: string; readonly path: string }[];
@@ -139,6 +155,11 @@ export function workloadFromConfig(
 }
 
 /** A catalog key as container names and network aliases spell it: `pythonAi` -> `python-ai`. */
+/** The Docker name of a service's replica `index` (from 1); fixed, so others can address it. */
+export function containerName(namePrefix: string, service: string, index: number): string {
+  return `${namePrefix}-${service}-${index}`;
+}
+
 export function hostName(service: ServiceName): string {
   return service.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
@@ -195,6 +216,16 @@ export function validateWorkload(args: WorkloadArgs): void {
   }
   const dupes = files.filter((f, i) => files.indexOf(f) !== i);
   if (dupes.length > 0) problems.push(`files: ${dupes.join(", ")} given more than once`);
+  for (const key of Object.keys(args.sysctls ?? {})) {
+    // Docker allows only network-namespaced sysctls next to a private network stack.
+    if (!/^net\.[a-z0-9_.]+$/.test(key)) problems.push(`sysctls: given ${key}; allowed: net.*`);
+  }
+  for (const t of args.tmpfs ?? []) {
+    const size = typeof t === "string" ? undefined : t.sizeMb;
+    if (size !== undefined && !(Number.isInteger(size) && size >= 1)) {
+      problems.push(`tmpfs: given size ${size} MB; allowed: an integer >= 1`);
+    }
+  }
   for (const cap of args.capAdd ?? []) {
     if (!/^CAP_[A-Z_]+$/.test(cap))
       problems.push(`capAdd: given ${cap}; allowed: CAP_ followed by the name`);

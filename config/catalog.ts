@@ -7,6 +7,22 @@
 export const TIERS = ["edge", "app", "data", "monitoring"] as const;
 export type Tier = (typeof TIERS)[number];
 
+/** A public path nginx routes to a service (render/nginx.ts). */
+export interface CatalogRoute {
+  /** Path prefix with leading and trailing slash; `/` for the catch-all. */
+  readonly path: string;
+  /** Remove the prefix before the request reaches the service (it serves at its root). */
+  readonly stripPrefix?: boolean;
+  /** Pass WebSocket upgrades through. */
+  readonly websocket?: boolean;
+  /** Limited per client address (services.nginx.rateLimit); excess gets 429. */
+  readonly rateLimited?: boolean;
+  /** Anonymous GET/HEAD responses may be cached (services.nginx.cache). */
+  readonly cached?: boolean;
+  /** Read timeout in seconds unless services.nginx.routes.<service> sets one; default timeouts. */
+  readonly readTimeoutSeconds?: number;
+}
+
 export interface CatalogEntry {
   /** The tier the service belongs to (labels, grouping). */
   readonly tier: Tier;
@@ -19,7 +35,7 @@ export interface CatalogEntry {
   /** Where Prometheus scrapes it, if it exposes metrics itself. */
   readonly metrics?: { readonly port: number; readonly path: string };
   /** Public path prefixes that nginx routes to it. */
-  readonly routes?: readonly string[];
+  readonly routes?: readonly CatalogRoute[];
   /** The path its health endpoint answers on (HTTP services built from docker/). */
   readonly health?: string;
   /** What the service needs enabled to work at all; the schema refuses it without them. */
@@ -40,6 +56,21 @@ export interface CatalogEntry {
 }
 
 export const CATALOG = {
+  nginx: {
+    tier: "edge",
+    networks: ["edge", "app"],
+    port: 80,
+    health: "/health",
+    // 101:101 is the official image's worker user (`nginx`). Here the whole container runs as it;
+    // ports below 1024 are opened through the container's net.ipv4.ip_unprivileged_port_start sysctl.
+    defaults: {
+      image: "nginx:1.28.0-alpine",
+      user: "101:101",
+      cpus: 0.5,
+      memoryMb: 256,
+      pidsLimit: 256,
+    },
+  },
   postgres: {
     tier: "data",
     networks: ["data"],
@@ -93,7 +124,7 @@ export const CATALOG = {
     port: 3000,
     health: "/health",
     metrics: { port: 3000, path: "/metrics" },
-    routes: ["/api/"],
+    routes: [{ path: "/api/", stripPrefix: true, rateLimited: true, cached: true }],
     requires: ["postgres", "redis"],
     defaults: {
       image: {
@@ -110,7 +141,8 @@ export const CATALOG = {
     networks: ["app"],
     port: 3001,
     health: "/health",
-    routes: ["/"],
+    // WebSocket for Next.js live reload in development mode.
+    routes: [{ path: "/", websocket: true }],
     defaults: {
       image: { build: { context: "examples/web", dockerfile: "docker/web/Dockerfile" } },
       user: "1001:1001",
@@ -124,7 +156,8 @@ export const CATALOG = {
     networks: ["app"],
     port: 5001,
     health: "/health",
-    routes: ["/api/ai/"],
+    // Model calls are slow: the guide's 120 s read timeout. Rate-limited like the rest of /api/.
+    routes: [{ path: "/api/ai/", stripPrefix: true, rateLimited: true, readTimeoutSeconds: 120 }],
     defaults: {
       image: {
         build: { context: "examples/python-ai", dockerfile: "docker/python-ai/Dockerfile" },
@@ -156,7 +189,8 @@ export const CATALOG = {
     port: 5678,
     // n8nio/n8n creates /home/node/.n8n owned by its `node` user (1000:1000).
     dataPath: "/home/node/.n8n",
-    routes: ["/admin/n8n/"],
+    // n8n serves at its root; N8N_PATH only tells it the public prefix for the URLs it makes.
+    routes: [{ path: "/admin/n8n/", stripPrefix: true, websocket: true }],
     defaults: {
       image: "n8nio/n8n:1.72.1",
       user: "1000:1000",

@@ -7,7 +7,7 @@ import { ServiceContext, Workload, workloadFromConfig } from "../workload";
 import { secretFiles } from "./common";
 
 /** The public path n8n is served under: its catalog route (the edge keeps the prefix). */
-export const N8N_PATH = CATALOG.n8n.routes[0];
+export const N8N_PATH = CATALOG.n8n.routes[0].path;
 
 export interface N8nArgs {
   /** Prefix, labels and tier networks of the stack. */

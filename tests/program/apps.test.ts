@@ -336,7 +336,9 @@ describe("disabling an app service", () => {
         x.name.startsWith(`vpn-${hostName(service)}-`);
       expect(r.resources.filter(gone).filter((x) => x.type === CONTAINER)).toEqual([]);
       expect(r.resources.some((x) => x.name === `vpn-${hostName(service)}`)).toBe(false);
-      const callers = new Set(["python-ai"]);
+      // python-ai loses a URL; the edge's config loses a route (tests/program/edge.test.ts), and
+      // its secrets the n8n editor login.
+      const callers = new Set(["python-ai", "nginx-config", "nginx-secrets"]);
       for (const c of containers(full).filter((x) => !gone(x))) {
         const after = containers(r).find((x) => x.name === c.name);
         expect(after).toBeDefined();

@@ -81,6 +81,10 @@ export interface JobResult {
   readonly logs: string;
 }
 
+/** What the mocked TLS provider hands out (placeholders: nothing parses them under mocks). */
+export const MOCK_KEY_PEM = "-----BEGIN PRIVATE KEY-----\nmock-key\n-----END PRIVATE KEY-----\n";
+export const MOCK_CERT_PEM = "-----BEGIN CERTIFICATE-----\nmock-cert\n-----END CERTIFICATE-----\n";
+
 /** A job that succeeded, as the migration runner reports it. */
 export const JOB_SUCCEEDED: JobResult = {
   exitCode: 0,
@@ -118,6 +122,16 @@ export async function runProgram(
             const value = `GENERATED${generatedSecrets.length}x${args.name.replace(/\W/g, "")}`;
             generatedSecrets.push(value);
             state.result = value;
+          }
+          if (args.type === "random:index/randomString:RandomString") {
+            state.result = `salt${args.name.replace(/\W/g, "")}`.slice(0, 16);
+          }
+          if (args.type === "tls:index/privateKey:PrivateKey") {
+            state.privateKeyPem = MOCK_KEY_PEM;
+          }
+          if (args.type === "tls:index/selfSignedCert:SelfSignedCert") {
+            state.certPem = MOCK_CERT_PEM;
+            state.validityEndTime = "2027-11-25T00:00:00Z";
           }
           if (args.type === "docker:index/remoteImage:RemoteImage") {
             state.imageId = `sha256:mock-${String(state.name)}`;

@@ -40,6 +40,8 @@ const EXPECTED_CONTAINERS: Record<string, string[]> = {
     "backup-1",
     "db-manager-1",
     "n8n-1",
+    "nginx-1",
+    "nginx-config-1",
     "ollama-1",
     "ollama-volume-owner-1",
     "postgres-1",
@@ -56,6 +58,9 @@ const EXPECTED_CONTAINERS: Record<string, string[]> = {
     "backup-1",
     "db-manager-1",
     "n8n-1",
+    "nginx-1",
+    "nginx-config-1",
+    "nginx-secrets-1",
     "ollama-1",
     "ollama-pull-models-1",
     "ollama-volume-owner-1",
@@ -81,7 +86,13 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
         .map((v) => v.inputs.name)
         .sort(),
     ).toEqual(
-      [...STATEFUL_SERVICES.map((s) => `${s}-data`), "api-logs"]
+      [
+        ...STATEFUL_SERVICES.map((s) => `${s}-data`),
+        "api-logs",
+        // The edge's generations; the ACME challenge directory only where TLS is on (prod).
+        "edge-site",
+        ...(stack === "prod" ? ["edge-acme"] : []),
+      ]
         .map((v) => `vpn-enterprise-${stack}-${v}`)
         .sort(),
     );
@@ -144,16 +155,24 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
       }
       expect(i.readOnly).toBe(true);
       expect(i.image).toMatch(/^sha256:/);
+      const limit = { soft: expect.any(Number) as unknown, hard: expect.any(Number) as unknown };
+      // nginx also sets its open-file limit to worker_rlimit_nofile.
       expect(i.ulimits).toEqual([
-        { name: "nproc", soft: expect.any(Number) as unknown, hard: expect.any(Number) as unknown },
+        { name: "nproc", ...limit },
+        ...(service === "nginx" ? [{ name: "nofile", ...limit }] : []),
       ]);
-      expect(i.networkMode).toBeUndefined();
-      expect(i.networksAdvanced).toEqual(
-        CATALOG[owner].networks.map((tier) => ({
-          name: `vpn-networks-${tier}-id`,
-          aliases: [service],
-        })),
-      );
+      // The edge's jobs only write a volume: no network at all (not even Docker's default bridge).
+      if (isJob && service.startsWith("nginx-")) {
+        expect([i.networkMode, i.networksAdvanced]).toEqual(["none", []]);
+      } else {
+        expect(i.networkMode).toBeUndefined();
+        expect(i.networksAdvanced).toEqual(
+          CATALOG[owner].networks.map((tier) => ({
+            name: `vpn-networks-${tier}-id`,
+            aliases: [service],
+          })),
+        );
+      }
       expect(c.deleteBeforeReplace).toBe(true);
       expect(i.privileged).toBeUndefined();
     }
@@ -201,6 +220,8 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
       "backup",
       "db-manager",
       "n8n",
+      // The certificate, its key and the edge logins: prod only (dev has no TLS and no logins).
+      ...(stack === "prod" ? ["nginx-secrets"] : []),
       "postgres",
       "postgres-migrate",
       "provisioner",
@@ -231,6 +252,7 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
         "credentials",
         "data",
         "domain",
+        "edge",
         "namePrefix",
         "networks",
         "outputsVersion",
@@ -249,7 +271,28 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
         ? { user: "admin", password: expect.stringMatching(/n8nEditorPassword$/) as unknown }
         : null,
     );
-    for (const key of ["networks", "volumes", "services", "namePrefix"]) {
+    // The edge's login for /admin/ and /grafana/: prod's default basic auth; dev turns it off.
+    expect(creds.edgeAdmin).toEqual(
+      stack === "prod"
+        ? { user: "admin", password: expect.stringMatching(/edgeAdminPassword$/) as unknown }
+        : null,
+    );
+    expect(outputs.edge).toEqual({
+      secret: false,
+      value:
+        stack === "prod"
+          ? {
+              url: "https://vpn.example.com",
+              publishedPorts: ["0.0.0.0:80->80", "0.0.0.0:443->443"],
+              certificateExpiry: "2027-11-25T00:00:00Z",
+            }
+          : {
+              url: "http://localhost",
+              publishedPorts: ["127.0.0.1:80->80"],
+              certificateExpiry: null,
+            },
+    });
+    for (const key of ["networks", "volumes", "services", "namePrefix", "edge"]) {
       expect(outputs[key].secret).toBe(false);
       for (const s of generatedSecrets) expect(JSON.stringify(outputs[key].value)).not.toContain(s);
     }
@@ -272,10 +315,16 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
         .filter((c) => /^api-\d+$/.test(c))
         .map((c) => `vpn-enterprise-${stack}-${c}`),
     });
+    expect(services.nginx).toEqual({
+      host: "nginx",
+      port: 80,
+      containerNames: [`vpn-enterprise-${stack}-nginx-1`],
+    });
     expect(Object.keys(services).sort()).toEqual([
       "api",
       "dbManager",
       "n8n",
+      "nginx",
       "ollama",
       "postgres",
       "provisioner",
@@ -297,15 +346,22 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
 });
 
 describe("what differs between stacks", () => {
-  test("prod: data volumes protected and retained, nothing published, data network internal", () => {
+  test("prod: data volumes protected and retained, only the edge publishes (80 and 443), data network internal", () => {
     const r = run("prod");
     for (const v of of(r, VOLUME)) {
       // Logs are not data: that volume outlives a disabled API but is not protected.
       const logs = v.inputs.name === "vpn-enterprise-prod-api-logs";
-      expect([v.protect, v.retainOnDelete]).toEqual([!logs, true]);
+      // The edge's volumes hold what its jobs write again and ACME challenges: disposable.
+      const edge = String(v.inputs.name).startsWith("vpn-enterprise-prod-edge-");
+      expect([v.protect, v.retainOnDelete]).toEqual([!logs && !edge, !edge]);
       expect(v.ignoreChanges).toEqual(["labels"]);
     }
-    for (const c of of(r, CONTAINER)) expect(c.inputs.ports).toEqual([]);
+    const published = of(r, CONTAINER).filter((c) => (c.inputs.ports as Obj[]).length > 0);
+    expect(published.map((c) => c.inputs.name)).toEqual(["vpn-enterprise-prod-nginx-1"]);
+    expect(published[0].inputs.ports).toEqual([
+      { internal: 80, external: 80, ip: "0.0.0.0", protocol: "tcp" },
+      { internal: 443, external: 443, ip: "0.0.0.0", protocol: "tcp" },
+    ]);
     const data = of(r, NETWORK).find((n) => n.inputs.name === "vpn-enterprise-prod-data");
     expect(data?.inputs.internal).toBe(true);
   });
@@ -316,6 +372,12 @@ describe("what differs between stacks", () => {
       const logs = v.inputs.name === "vpn-enterprise-dev-api-logs";
       expect([v.protect, v.retainOnDelete]).toEqual([false, logs]);
     }
+    // On loopback: the edge, the databases and the inspector; the apps only through the edge.
+    const byContainer = of(r, CONTAINER)
+      .filter((c) => (c.inputs.ports as Obj[]).length > 0)
+      .map((c) => String(c.inputs.name).replace("vpn-enterprise-dev-", ""))
+      .sort();
+    expect(byContainer).toEqual(["api-1", "nginx-1", "postgres-1", "redis-1"]);
     const ports = of(r, CONTAINER).flatMap((c) => c.inputs.ports as Obj[]);
     const loopback = (internal: number, external = internal) => ({
       internal,
@@ -325,15 +387,14 @@ describe("what differs between stacks", () => {
     });
     expect(ports).toEqual(
       expect.arrayContaining([
+        loopback(80),
         loopback(5432),
         loopback(6379),
-        loopback(3000),
-        loopback(3001),
         // The API's Node inspector.
         loopback(9229),
       ]),
     );
-    expect(ports).toHaveLength(5);
+    expect(ports).toHaveLength(4);
   });
 
   test("dev and prod differ only in what their yaml sets", () => {
@@ -357,6 +418,15 @@ describe("what differs between stacks", () => {
       `${CONTAINER}::vpn-api-server-3`,
       `${CONTAINER}::vpn-ollama-pull-models-1`,
       "vpn:platform:Workload::vpn-ollama-pull-models",
+      // TLS (a self-signed certificate, the ACME directory) and the edge logins dev turns off,
+      // installed by the edge's secrets job.
+      "tls:index/privateKey:PrivateKey::vpn-edge-tls-key",
+      "tls:index/selfSignedCert:SelfSignedCert::vpn-edge-tls-cert",
+      `${VOLUME}::vpn-edge-acme`,
+      "random:index/randomString:RandomString::vpn-edge-admin.htpasswd-salt",
+      "random:index/randomString:RandomString::vpn-edge-n8n.htpasswd-salt",
+      `${CONTAINER}::vpn-edge-secrets-1`,
+      "vpn:platform:Workload::vpn-edge-secrets",
     ];
     expect([...dev.keys()].sort()).toEqual(
       [...prod.keys()].filter((k) => !prodOnly.includes(k)).sort(),

@@ -35,6 +35,11 @@ pulumi.runtime.setMocks(
     newResource(args) {
       const state = { ...args.inputs };
       if (args.type === "random:index/randomPassword:RandomPassword") state.result = "x".repeat(32);
+      if (args.type === "random:index/randomString:RandomString") state.result = "s".repeat(16);
+      if (args.type === "tls:index/privateKey:PrivateKey") state.privateKeyPem = "mock-key";
+      if (args.type === "tls:index/selfSignedCert:SelfSignedCert") {
+        Object.assign(state, { certPem: "mock-cert", validityEndTime: "2027-11-25T00:00:00Z" });
+      }
       if (args.type === "docker:index/remoteImage:RemoteImage") state.imageId = "sha256:mock";
       if (args.type === "docker:index/container:Container") {
         containers.push(state.name);
