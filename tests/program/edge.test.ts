@@ -1,0 +1,177 @@
+/**
+ * The edge under mocks, for each stack file: what nginx publishes, that the files its jobs install
+ * are the catalog's routes for this stack, and that a change reaches only the part it must (a
+ * route: the config job; a certificate: the secrets job; neither recreates nginx itself).
+ */
+import { parseStackConfig } from "../../config/load";
+import { edgeSite } from "../../components/edge/site";
+import { renderNginxConf, renderSiteConf } from "../../render/nginx";
+import { makeCertificate } from "../certs";
+import { PROJECT, ROOT, STACKS, StackName, cliConfig, projectValues } from "../stackFiles";
+import {
+  ProgramRun,
+  RecordedResource,
+  isSecretValue,
+  labelsOf,
+  reveal,
+  runEachStack,
+  runProgram,
+  runWithServices,
+} from "./harness";
+
+const CONTAINER = "docker:index/container:Container";
+type Obj = Record<string, unknown>;
+type Upload = { file: string; content: unknown; permissions: string };
+
+const run = runEachStack(STACKS, cliConfig);
+const containers = (r: ProgramRun) => r.resources.filter((x) => x.type === CONTAINER);
+const byService = (r: ProgramRun, service: string): RecordedResource | undefined =>
+  containers(r).find((c) => labelsOf(c)["vpn-enterprise.service"] === service);
+const uploadsOf = (c: RecordedResource | undefined) => (c?.inputs.uploads ?? []) as Upload[];
+const fileOf = (c: RecordedResource | undefined, name: string) =>
+  reveal(uploadsOf(c).find((u) => u.file === `/staging/${name}`)?.content) as string | undefined;
+
+/** Runs prod with `tls` replaced (e.g. a files-mode certificate). */
+async function prodWithTls(tls: Obj): Promise<ProgramRun> {
+  const r = await runProgram(
+    { ...cliConfig("prod"), [`${PROJECT}:tls`]: JSON.stringify(tls) },
+    "prod",
+  );
+  if (r.error) throw r.error;
+  return r;
+}
+
+describe.each(STACKS)("the %s stack's edge", (stack) => {
+  test("only nginx publishes beyond loopback; prod publishes exactly 80 and 443", () => {
+    const r = run(stack);
+    const published = containers(r).flatMap((c) =>
+      (c.inputs.ports as { ip: string; external: number; internal: number }[]).map((p) => ({
+        service: labelsOf(c)["vpn-enterprise.service"],
+        ...p,
+      })),
+    );
+    for (const p of published.filter((x) => x.service !== "nginx")) {
+      expect({ ...p, loopback: p.ip.startsWith("127.") }).toMatchObject({ loopback: true });
+    }
+    if (stack === "prod") {
+      expect(published.map((p) => [p.service, p.ip, p.external, p.internal])).toEqual([
+        ["nginx", "0.0.0.0", 80, 80],
+        ["nginx", "0.0.0.0", 443, 443],
+      ]);
+    }
+  });
+
+  test("the config job installs exactly the catalog's routes rendered for this stack", () => {
+    const cfg = parseStackConfig(projectValues(stack), PROJECT, stack, ROOT);
+    const job = byService(run(stack), "nginx-config");
+    expect(fileOf(job, "nginx.conf")).toBe(renderNginxConf(edgeSite(cfg)));
+    expect(fileOf(job, "site.conf")).toBe(renderSiteConf(edgeSite(cfg)));
+    const site = fileOf(job, "site.conf") ?? "";
+    // One upstream server per API replica, least connections between several.
+    const replicas = cfg.services.api.replicas;
+    const servers = [...site.matchAll(/server (vpn-enterprise-\w+-api-\d+):3000 resolve/g)];
+    expect(servers.map((m) => m[1])).toEqual(
+      Array.from({ length: replicas }, (_, i) => `vpn-enterprise-${stack}-api-${i + 1}`),
+    );
+    expect(/upstream api_backend \{[^}]*least_conn;/.test(site)).toBe(replicas > 1);
+    for (const path of ["/api/", "/api/ai/", "/admin/n8n/", "/", "/admin/", "/grafana/"]) {
+      expect(site).toContain(`location ${path} {`);
+    }
+    // Config files are not secret: a preview shows their diff.
+    for (const u of uploadsOf(job)) expect(isSecretValue(u.content)).toBe(false);
+  });
+
+  test("nginx itself: non-root, read-only, its site volume read-only, no files of its own", () => {
+    const nginx = byService(run(stack), "nginx");
+    const i = nginx?.inputs ?? {};
+    expect(i.user).toBe("101:101");
+    expect(i.readOnly).toBe(true);
+    expect(i.sysctls).toEqual({ "net.ipv4.ip_unprivileged_port_start": "0" });
+    expect(i.uploads).toEqual([]);
+    const volumes = (i.volumes as Obj[]).map((v) => [v.containerPath, v.readOnly]);
+    expect(volumes).toContainEqual(["/etc/nginx/site", true]);
+    // The temp files and proxy cache belong to the nginx user.
+    expect((i.tmpfs as Obj)["/var/cache/nginx"]).toMatch(/uid=101,gid=101,mode=0700/);
+    expect((i.entrypoints as string[]).join(" ")).toContain("nginx -s reload");
+  });
+});
+
+test("prod guards /admin/ and /grafana/ with its login; dev (basicAuth: false) does not", () => {
+  for (const stack of STACKS) {
+    const site = fileOf(byService(run(stack), "nginx-config"), "site.conf") ?? "";
+    const guarded = [...site.matchAll(/location (\S+) \{[^}]*auth_basic_user_file/g)].map(
+      (m) => m[1],
+    );
+    // /admin/ and /grafana/ have no route yet: they answer 404 without asking for a login.
+    expect(guarded).toEqual(stack === "prod" ? ["/admin/n8n/"] : []);
+    expect(site).toMatch(/location \/grafana\/ \{\s*return 404;/);
+  }
+  const secrets = byService(run("prod"), "nginx-secrets");
+  expect(fileOf(secrets, "admin.htpasswd")).toMatch(/^admin:\{SSHA\}/);
+  expect(fileOf(secrets, "n8n.htpasswd")).toMatch(/^admin:\{SSHA\}/);
+});
+
+test("disabling a routed service changes the edge's config job only: nginx reloads, not restarts", async () => {
+  const full = run("prod");
+  const r = await runWithServices("prod", { pythonAi: { enabled: false } });
+  expect(byService(r, "nginx")?.inputs).toEqual(byService(full, "nginx")?.inputs);
+  expect(byService(r, "nginx-secrets")?.inputs).toEqual(byService(full, "nginx-secrets")?.inputs);
+  const before = fileOf(byService(full, "nginx-config"), "site.conf") ?? "";
+  const after = fileOf(byService(r, "nginx-config"), "site.conf") ?? "";
+  expect(before).toContain("upstream python_ai_backend");
+  expect(after).not.toContain("python_ai_backend");
+  // 404 rather than falling through to the API's /api/ route.
+  expect(after).toMatch(/location \/api\/ai\/ \{\s*return 404;/);
+});
+
+test("a new certificate changes the secrets job only; the key stays inside a secret upload", async () => {
+  const first = makeCertificate("vpn.example.com");
+  const second = makeCertificate("vpn.example.com");
+  const a = await prodWithTls({
+    mode: "files",
+    certificate: first.certPem,
+    privateKey: first.keyPem,
+  });
+  const b = await prodWithTls({
+    mode: "files",
+    certificate: second.certPem,
+    privateKey: second.keyPem,
+  });
+  for (const service of ["nginx", "nginx-config"]) {
+    expect(byService(b, service)?.inputs).toEqual(byService(a, service)?.inputs);
+  }
+  const secrets = byService(b, "nginx-secrets");
+  expect(fileOf(secrets, "tls.crt")).toBe(second.certPem);
+  expect(fileOf(secrets, "tls.key")).toBe(second.keyPem);
+  const key = uploadsOf(secrets).find((u) => u.file === "/staging/tls.key");
+  expect([isSecretValue(key?.content), key?.permissions]).toEqual([true, "0400"]);
+  // Nowhere else, not even inside another resource's inputs.
+  const elsewhere = b.resources.filter((x) => x !== secrets);
+  const body = second.keyPem.split("\n")[1];
+  for (const x of elsewhere) expect(JSON.stringify(reveal(x.inputs))).not.toContain(body);
+  expect(b.outputs.edge.value).toMatchObject({
+    certificateExpiry: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) as unknown,
+  });
+});
+
+test("a self-signed certificate is made for the domain and kept until its last third", () => {
+  const cert = run("prod").resources.find(
+    (x) => x.type === "tls:index/selfSignedCert:SelfSignedCert",
+  );
+  expect(cert?.inputs).toMatchObject({
+    dnsNames: ["vpn.example.com"],
+    subject: { commonName: "vpn.example.com" },
+    validityPeriodHours: 365 * 24,
+    earlyRenewalHours: (365 * 24) / 3,
+  });
+  expect(run("dev").resources.some((x) => x.type.startsWith("tls:"))).toBe(false);
+});
+
+test.each(STACKS)(
+  "%s: a stack that disables the edge has no nginx and no edge output",
+  async (stack: StackName) => {
+    const r = await runWithServices(stack, { nginx: { enabled: false } });
+    expect(containers(r).filter((c) => String(c.inputs.name).includes("-nginx"))).toEqual([]);
+    expect(r.outputs.edge.value).toBeNull();
+  },
+);
