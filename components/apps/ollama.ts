@@ -4,6 +4,7 @@ import { AppService } from "./appService";
 import { CATALOG } from "../../config/catalog";
 import { OllamaConfig } from "../../config/schema";
 import { JobError, jobGate } from "../job";
+import { volumeOwner } from "../volumeOwner";
 import { ServiceContext, Workload, internalUrl, workloadFromConfig } from "../workload";
 
 export interface OllamaArgs {
@@ -33,37 +34,16 @@ export class Ollama extends AppService {
     const jobResources = { cpus: 0.25, memoryMb: 128, pidsLimit: 64 };
     let modelsReady: pulumi.Output<pulumi.Resource[]> | undefined;
     const server = (parent: pulumi.Resource) => {
-      // A new named volume is owned by root (the image has no such directory to copy an owner from).
-      const owner = new Workload(
+      const owner = volumeOwner(
         `${name}-volume-owner`,
-        {
-          ...base,
-          service: "ollama-volume-owner",
-          replicas: 1,
-          resources: jobResources,
-          ports: [],
-          oneShot: true,
-          user: "0:0",
-          rootReason: "chown of the new models volume to the server's user; CAP_CHOWN only",
-          capAdd: ["CAP_CHOWN"],
-          entrypoint: ["chown"],
-          // Not recursive: only the top directory needs it; everything below is the server's own.
-          command: [cfg.user, home],
-          volumes: [{ volume: args.volume, path: home }],
-        },
-        { parent },
-      );
-      const owned = jobGate(
-        owner,
-        [],
-        (c, code, out) =>
-          new JobError("Handing the Ollama volume to its user", "See the output.", c, code, out),
+        { base, volume: args.volume, path: home, what: "Ollama models" },
+        parent,
       );
       const workload = new Workload(
         `${name}-server`,
         {
           ...base,
-          image: { id: owner.imageId },
+          image: { id: owner.job.imageId },
           env: {
             ...cfg.env,
             OLLAMA_HOST: `0.0.0.0:${entry.port}`,
@@ -74,7 +54,7 @@ export class Ollama extends AppService {
           healthcheck: { test: ["CMD", "ollama", "list"], startPeriodSeconds: 30 },
           volumes: [{ volume: args.volume, path: home }],
           gpus: cfg.gpu,
-          dependsOn: owned,
+          dependsOn: owner.ready,
         },
         { parent },
       );
@@ -87,7 +67,7 @@ export class Ollama extends AppService {
                 {
                   ...base,
                   service: "ollama-pull-models",
-                  image: { id: owner.imageId },
+                  image: { id: owner.job.imageId },
                   replicas: 1,
                   resources: jobResources,
                   ports: [],

@@ -17,6 +17,7 @@ import {
 import { SiteKind, installScript, startScript } from "../../render/nginxScripts";
 import { serviceImage } from "../image";
 import { JobError, jobGate } from "../job";
+import { volumeOwner } from "../volumeOwner";
 import {
   ServiceContext,
   Workload,
@@ -25,6 +26,9 @@ import {
   workloadFromConfig,
 } from "../workload";
 import { EdgeCertificate } from "./certificate";
+
+/** Ports below 1024 without root or a capability (namespaced to the container). */
+const UNPRIVILEGED_PORTS = { "net.ipv4.ip_unprivileged_port_start": "0" };
 
 /** Where a job finds the files Pulumi uploaded into it. */
 const STAGING = "/staging";
@@ -100,7 +104,9 @@ export class Nginx extends pulumi.ComponentResource {
           secretFiles: extra.secretFiles,
           dependsOn: extra.dependsOn,
           volumes: [{ volume: args.siteVolume, path: SITE_DIR }],
-          // `nginx -t` opens the temp and cache paths as the server would.
+          // `nginx -t` binds the listen ports (in the job's own network namespace).
+          sysctls: UNPRIVILEGED_PORTS,
+          // It also opens the temp and cache paths as the server would.
           tmpfs: ["/tmp", { path: CACHE_DIR, sizeMb: 16, owned: true }],
         },
         { parent: this },
@@ -127,12 +133,19 @@ export class Nginx extends pulumi.ComponentResource {
           .apply(([password, s]) => htpasswdLine(login.user, password, s)),
       });
     }
-    const secretsJob = secretFiles.length > 0 ? job("secrets", { secretFiles }) : undefined;
+    // The jobs run as the nginx user; the new volume first becomes that user's.
+    const owned = volumeOwner(
+      `${name}-volume-owner`,
+      { base: { ...base, image }, volume: args.siteVolume, path: SITE_DIR, what: "edge site" },
+      this,
+    ).ready;
+    const secretsJob =
+      secretFiles.length > 0 ? job("secrets", { secretFiles, dependsOn: owned }) : undefined;
     const secretsReady = secretsJob
       ? jobGate(secretsJob, [], (c, code, out) =>
           failed("Installing the edge's certificate and logins", c, code, out),
         )
-      : pulumi.output([]);
+      : owned;
 
     const configJob = job("config", {
       files: [
@@ -166,8 +179,7 @@ export class Nginx extends pulumi.ComponentResource {
           ],
           startPeriodSeconds: 5,
         },
-        // Ports below 1024 without root or a capability (namespaced to this container).
-        sysctls: { "net.ipv4.ip_unprivileged_port_start": "0" },
+        sysctls: UNPRIVILEGED_PORTS,
         nofile: cfg.workerRlimitNofile,
         // Temp files and the proxy cache: in memory, counted in the limit (the schema checks room).
         tmpfs: ["/tmp", { path: CACHE_DIR, sizeMb: cacheMb + 32, owned: true }],

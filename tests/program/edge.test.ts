@@ -96,6 +96,34 @@ describe.each(STACKS)("the %s stack's edge", (stack) => {
   });
 });
 
+test.each(STACKS)(
+  "%s: the site volume is handed to nginx's user, then secrets, then the checked config, then nginx",
+  (stack) => {
+    const r = run(stack);
+    const owner = byService(r, "nginx-volume-owner");
+    expect([owner?.inputs.entrypoints, owner?.inputs.command]).toEqual([
+      ["chown"],
+      ["101:101", "/etc/nginx/site"],
+    ]);
+    const order = ["nginx-volume-owner", ...(stack === "prod" ? ["nginx-secrets"] : [])];
+    order.push("nginx-config", "nginx");
+    for (let i = 1; i < order.length; i++) {
+      const before = byService(r, order[i - 1]);
+      const after = byService(r, order[i]);
+      expect([order[i], after?.dependencies]).toEqual([
+        order[i],
+        expect.arrayContaining([expect.stringContaining(String(before?.name))]) as unknown,
+      ]);
+    }
+    // `nginx -t` in the config job binds 80 and 443 as the nginx user, in its own namespace.
+    expect(byService(r, "nginx-config")?.inputs).toMatchObject({
+      user: "101:101",
+      networkMode: "none",
+      sysctls: { "net.ipv4.ip_unprivileged_port_start": "0" },
+    });
+  },
+);
+
 test("prod guards /admin/ and /grafana/ with its login; dev (basicAuth: false) does not", () => {
   for (const stack of STACKS) {
     const site = fileOf(byService(run(stack), "nginx-config"), "site.conf") ?? "";

@@ -42,6 +42,7 @@ const EXPECTED_CONTAINERS: Record<string, string[]> = {
     "n8n-1",
     "nginx-1",
     "nginx-config-1",
+    "nginx-volume-owner-1",
     "ollama-1",
     "ollama-volume-owner-1",
     "postgres-1",
@@ -61,6 +62,7 @@ const EXPECTED_CONTAINERS: Record<string, string[]> = {
     "nginx-1",
     "nginx-config-1",
     "nginx-secrets-1",
+    "nginx-volume-owner-1",
     "ollama-1",
     "ollama-pull-models-1",
     "ollama-volume-owner-1",
@@ -142,8 +144,8 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
       expect(i.logDriver).toBe("json-file");
       expect(i.logOpts).toEqual({ "max-size": "10m", "max-file": "3" });
       expect(i.securityOpts).toEqual(["no-new-privileges:true"]);
-      // One exception, a job: it hands Ollama's new volume to the server's user (chown only).
-      if (service === "ollama-volume-owner") {
+      // One exception, jobs that hand a new volume to the server's user (chown only).
+      if (service.endsWith("-volume-owner")) {
         expect([isJob, i.user, i.capabilities]).toEqual([
           true,
           "0:0",
@@ -161,8 +163,8 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
         { name: "nproc", ...limit },
         ...(service === "nginx" ? [{ name: "nofile", ...limit }] : []),
       ]);
-      // The edge's jobs only write a volume: no network at all (not even Docker's default bridge).
-      if (isJob && service.startsWith("nginx-")) {
+      // Jobs that only write a volume: no network at all (not even Docker's default bridge).
+      if (isJob && (service.startsWith("nginx-") || service.endsWith("-volume-owner"))) {
         expect([i.networkMode, i.networksAdvanced]).toEqual(["none", []]);
       } else {
         expect(i.networkMode).toBeUndefined();

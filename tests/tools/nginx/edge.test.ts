@@ -1,7 +1,8 @@
 /**
  * The edge's rendered nginx.conf and site.conf, run by a real nginx (Debian's 1.30 in a chroot; see
- * harness.ts) with the container's paths mounted: `nginx -t` on both stacks, then the prod config
- * on loopback ports in front of stub backends that a fake Docker DNS points the backend names at.
+ * harness.ts) as the container runs it: as the nginx user, with the container's paths mounted.
+ * `nginx -t` on both stacks, then the prod config on loopback ports in front of stub backends that
+ * a fake Docker DNS points the backend names at.
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -39,6 +40,18 @@ import {
 } from "./harness";
 
 const DOMAIN = "vpn.example.com";
+/** The nginx image's user, which the container runs as (catalog: services.nginx.user). */
+const NGINX_USER = "101:101";
+
+/** Hands a tree to the nginx user, as the Workload and the volume-owner job do in the container. */
+function ownTree(dir: string): void {
+  fs.chownSync(dir, 101, 101);
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) ownTree(p);
+    else fs.chownSync(p, 101, 101);
+  }
+}
 const ADMIN_PASSWORD = "admin-password-for-tests-0001";
 const EDITOR_PASSWORD = "editor-password-for-tests-001";
 
@@ -64,9 +77,13 @@ function siteMounts(site: NginxSiteInput, secrets: Record<string, string>): Ngin
   write("site/config/current/nginx.conf", renderNginxConf(site));
   write("site/config/current/site.conf", renderSiteConf(site));
   fs.mkdirSync(path.join(dir, "site/secrets/current"), { recursive: true });
-  for (const [name, text] of Object.entries(secrets)) write(`site/secrets/current/${name}`, text);
+  for (const [name, text] of Object.entries(secrets)) {
+    write(`site/secrets/current/${name}`, text);
+    fs.chmodSync(path.join(dir, "site/secrets/current", name), 0o400);
+  }
   write("acme/.well-known/acme-challenge/token-123", "challenge-answer");
   for (const d of ["cache", "tmp"]) fs.mkdirSync(path.join(dir, d));
+  ownTree(dir);
   return {
     [SITE_DIR]: path.join(dir, "site"),
     [ACME_DIR]: path.join(dir, "acme"),
@@ -92,7 +109,7 @@ beforeAll(() => {
 describe.each(STACKS)("the %s stack's rendered config", (stack) => {
   test("passes `nginx -t` with no backend name resolvable (they are resolved at run time)", () => {
     const site = edgeSite(stackConfig(stack));
-    const result = nginxTest(siteMounts(site, secretsFor(site)), MAIN_CONF);
+    const result = nginxTest(siteMounts(site, secretsFor(site)), MAIN_CONF, NGINX_USER);
     expect(result.output).toContain("test is successful");
     expect(result.ok).toBe(true);
   });
@@ -137,7 +154,10 @@ describe("the prod edge on loopback, in front of stub backends", () => {
       resolverValidSeconds: 1,
     };
     mounts = siteMounts(site, secretsFor(site));
-    nginx = await startNginx(mounts, MAIN_CONF, { healthUrl: `http://127.0.0.1:${http}/health` });
+    nginx = await startNginx(mounts, MAIN_CONF, {
+      healthUrl: `http://127.0.0.1:${http}/health`,
+      user: NGINX_USER,
+    });
   });
 
   afterAll(async () => {

@@ -59,10 +59,13 @@ export interface NginxMounts {
 // namespace's init (exec all the way), so when it dies the kernel kills everything it started (nginx
 // workers included); setpriv's and unshare's parent-death signals make that happen even when the
 // test process itself is killed. It first waits for a line on stdin: the caller learns its pid
-// before it can exit. Arguments: root, number of mounts, (container path, host path) pairs, argv.
+// before it can exit. Arguments: root, user (uid:gid, or "" for root), "own" for a network
+// namespace of its own (unshare -n) with ports below 1024 open to every user (the container's
+// sysctl), number of mounts, (container path, host path) pairs, argv.
 const ENTER_SCRIPT = `set -e
 read -r _
-root=$1; n=$2; shift 2
+root=$1; user=$2; net=$3; n=$4; shift 4
+if [ "$net" = own ]; then echo 0 >/proc/sys/net/ipv4/ip_unprivileged_port_start; fi
 mount -t proc proc "$root/proc"
 mount -t tmpfs -o mode=0755 tmpfs "$root/run"
 mkdir -p "$root/run/lock"
@@ -71,10 +74,16 @@ while [ "$n" -gt 0 ]; do
   if [ -d "$src" ]; then mkdir -p "$target"; else mkdir -p "\${target%/*}"; [ -e "$target" ] || : >"$target"; fi
   mount --bind "$src" "$target"
 done
+if [ -n "$user" ]; then exec chroot --userspec="$user" "$root" "$@"; fi
 exec chroot "$root" "$@"`;
 
 /** setpriv's argv for running `argv` in the chroot with `mounts` (see ENTER_SCRIPT). */
-function enterArgs(mounts: NginxMounts, argv: readonly string[]): string[] {
+function enterArgs(
+  mounts: NginxMounts,
+  argv: readonly string[],
+  user = "",
+  ownNetwork = false,
+): string[] {
   const root = nginxRoot();
   requireNginx();
   // Parents before children, so a mount inside another mount lands on top of it.
@@ -86,8 +95,19 @@ function enterArgs(mounts: NginxMounts, argv: readonly string[]): string[] {
     if (!fs.existsSync(hostPath)) throw new Error(`mount source ${hostPath} does not exist`);
   }
   const flat = pairs.flatMap(([target, source]) => [target, path.resolve(source)]);
-  const unshare = ["unshare", "-m", "-p", "--kill-child=KILL"];
-  const shell = ["/bin/sh", "-c", ENTER_SCRIPT, "sh", root, String(pairs.length), ...flat];
+  const unshare = ["unshare", "-m", "-p", ...(ownNetwork ? ["-n"] : []), "--kill-child=KILL"];
+  const net = ownNetwork ? "own" : "host";
+  const shell = [
+    "/bin/sh",
+    "-c",
+    ENTER_SCRIPT,
+    "sh",
+    root,
+    user,
+    net,
+    String(pairs.length),
+    ...flat,
+  ];
   return ["--pdeathsig", "KILL", ...unshare, ...shell, ...argv];
 }
 
@@ -96,17 +116,33 @@ function enterArgs(mounts: NginxMounts, argv: readonly string[]): string[] {
  * child pipes are sockets, and opening /dev/stdout (/proc/self/fd/1) of a socket fails (ENXIO),
  * while configs made for containers log to /dev/stdout.
  */
-function captureFile(): { fd: number; dir: string; read(): string } {
+function captureFile(user?: string): { fd: number; dir: string; read(): string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vpn-chroot-output-"));
   const file = path.join(dir, "output");
-  return { fd: fs.openSync(file, "a"), dir, read: () => fs.readFileSync(file, "utf8") };
+  const fd = fs.openSync(file, "a");
+  // As runc does for a container's user: its stdout and stderr become that user's, so a program
+  // that reopens /dev/stdout (nginx's access_log) may.
+  if (user) {
+    const [uid, gid = uid] = user.split(":").map(Number);
+    fs.fchownSync(fd, uid, gid);
+  }
+  return { fd, dir, read: () => fs.readFileSync(file, "utf8") };
 }
 
-/** Runs `nginx -t -c confPath` in the chroot; `output` is what nginx printed (stderr and stdout). */
-export function nginxTest(mounts: NginxMounts, confPath: string): { ok: boolean; output: string } {
-  const capture = captureFile();
+/**
+ * Runs `nginx -t -c confPath` in the chroot, as `user` (uid:gid) when given, else root; `output` is
+ * what nginx printed (stderr and stdout). `nginx -t` binds the listen ports: it runs in a network
+ * namespace of its own where any user may bind ports below 1024, as the edge's config job does
+ * (network none, net.ipv4.ip_unprivileged_port_start=0).
+ */
+export function nginxTest(
+  mounts: NginxMounts,
+  confPath: string,
+  user?: string,
+): { ok: boolean; output: string } {
+  const capture = captureFile(user);
   try {
-    const run = spawnSync("setpriv", enterArgs(mounts, [NGINX, "-t", "-c", confPath]), {
+    const run = spawnSync("setpriv", enterArgs(mounts, [NGINX, "-t", "-c", confPath], user, true), {
       input: "\n",
       stdio: ["pipe", capture.fd, capture.fd],
       env: { ...process.env, PATH: SYSTEM_PATH },
@@ -154,15 +190,17 @@ function signal(pid: number, name: NodeJS.Signals): void {
  * Unreferenced: a process a test forgot does not keep jest alive, and dies with the test process.
  * `stopSignal` (default SIGTERM) is what `stop()` sends first; as the init of its PID namespace,
  * argv's program only gets the signals it handles (a plain `sh -c` ignores SIGTERM: it is then
- * killed after 5 s, or pass SIGKILL).
+ * killed after 5 s, or pass SIGKILL). `user` (uid:gid) runs it as that user, as a container's
+ * `user` does; the mounts are made as root before that. `ownNetwork`: as nginxTest, a network
+ * namespace of its own (only loopback, down) where any user may bind ports below 1024.
  */
 export async function startInChroot(
   mounts: NginxMounts,
   argv: readonly string[],
-  opts: { stopSignal?: NodeJS.Signals } = {},
+  opts: { stopSignal?: NodeJS.Signals; user?: string; ownNetwork?: boolean } = {},
 ): Promise<ChrootProcess> {
-  const capture = captureFile();
-  const child = spawn("setpriv", enterArgs(mounts, argv), {
+  const capture = captureFile(opts.user);
+  const child = spawn("setpriv", enterArgs(mounts, argv, opts.user, opts.ownNetwork), {
     env: { ...process.env, PATH: SYSTEM_PATH },
     stdio: ["pipe", capture.fd, capture.fd],
   });
@@ -265,10 +303,11 @@ function answers(url: string): Promise<boolean> {
 export async function startNginx(
   mounts: NginxMounts,
   confPath: string,
-  opts: { healthUrl?: string; timeoutMs?: number } = {},
+  opts: { healthUrl?: string; timeoutMs?: number; user?: string } = {},
 ): Promise<RunningNginx> {
   const proc = await startInChroot(mounts, [NGINX, "-c", confPath, "-g", "daemon off;"], {
     stopSignal: "SIGQUIT",
+    user: opts.user,
   });
   let exit: Exit | undefined;
   void proc.exited.then((e) => (exit = e));

@@ -26,7 +26,15 @@ import { freePort } from "../freePort";
 import { ChrootProcess, NginxMounts, request, requireNginx, startInChroot } from "./harness";
 
 const DOMAIN = "vpn.example.com";
+/** The nginx image's user: the jobs and the server run as it, as in the containers. */
+const NGINX_USER = "101:101";
 const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+/** A tmpfs the Workload mounts with uid/gid of the user and mode 0700. */
+const ownedTmp = (prefix: string) => {
+  const dir = tmp(prefix);
+  fs.chownSync(dir, 101, 101);
+  return dir;
+};
 
 /** The SHA-256 fingerprint of the certificate the server on `port` presents. */
 function served(port: number): Promise<string> {
@@ -55,33 +63,40 @@ async function until(what: string, check: () => Promise<boolean>, ms = 10000): P
 }
 
 describe("installing generations and reloading onto them", () => {
+  // A new named volume mounted where the image has no directory: root's, 0755.
   const volume = tmp("vpn-site-volume-");
-  const cache = tmp("vpn-cache-");
-  const pidDir = tmp("vpn-tmp-");
+  fs.chmodSync(volume, 0o755);
+  const cache = ownedTmp("vpn-cache-");
+  const pidDir = ownedTmp("vpn-tmp-");
   let site: NginxSiteInput;
   let http: number;
   let https: number;
   let edge: ChrootProcess | undefined;
 
-  /** Runs the install job on `files` as the component does, and returns its exit and output. */
+  /**
+   * Runs the install job on `files` as the component does: as the nginx user, with no network but
+   * its own, the uploads as the Workload makes them (secrets 0400 and the user's, config 0444 and
+   * root's). Returns its exit code and output.
+   */
   async function install(kind: "config" | "secrets", files: Record<string, string>) {
     const staging = tmp("vpn-staging-");
-    for (const [name, text] of Object.entries(files))
-      fs.writeFileSync(path.join(staging, name), text);
+    fs.chmodSync(staging, 0o755);
+    for (const [name, text] of Object.entries(files)) {
+      const file = path.join(staging, name);
+      fs.writeFileSync(file, text, { mode: kind === "secrets" ? 0o400 : 0o444 });
+      if (kind === "secrets") fs.chownSync(file, 101, 101);
+    }
     const mounts: NginxMounts = {
       [SITE_DIR]: volume,
       "/staging": staging,
       [CACHE_DIR]: cache,
       "/tmp": pidDir,
     };
-    const job = await startInChroot(mounts, [
-      "/bin/sh",
-      "-c",
-      installScript(),
-      "install",
-      kind,
-      "/staging",
-    ]);
+    const job = await startInChroot(
+      mounts,
+      ["/bin/sh", "-c", installScript(), "install", kind, "/staging"],
+      { user: NGINX_USER, ownNetwork: true },
+    );
     const exit = await job.exited;
     return { code: exit.code, output: job.output() };
   }
@@ -107,11 +122,14 @@ describe("installing generations and reloading onto them", () => {
 
   test("a first install, then nginx started by the container's script", async () => {
     const cert = makeCertificate(DOMAIN);
-    const secrets = await install("secrets", {
-      [TLS_CERT_FILE]: cert.certPem,
-      [TLS_KEY_FILE]: cert.keyPem,
-    });
-    expect(secrets).toMatchObject({ code: 0 });
+    const files = { [TLS_CERT_FILE]: cert.certPem, [TLS_KEY_FILE]: cert.keyPem };
+    // The volume is root's until the volume-owner job has run: the jobs could not write it.
+    const early = await install("secrets", files);
+    expect(early.output).toContain("Permission denied");
+    expect(early.code).not.toBe(0);
+    const owner = await startInChroot({ [SITE_DIR]: volume }, ["chown", NGINX_USER, SITE_DIR]);
+    expect((await owner.exited).code).toBe(0);
+    expect(await install("secrets", files)).toMatchObject({ code: 0 });
     const config = await install("config", {
       "nginx.conf": renderNginxConf(site),
       "site.conf": renderSiteConf(site),
@@ -129,7 +147,7 @@ describe("installing generations and reloading onto them", () => {
     edge = await startInChroot(
       { [SITE_DIR]: volume, [CACHE_DIR]: cache, "/tmp": pidDir },
       ["/bin/sh", "-c", startScript(1), "nginx-edge"],
-      { stopSignal: "SIGQUIT" },
+      { stopSignal: "SIGQUIT", user: NGINX_USER },
     );
     await until(
       "nginx answers",
