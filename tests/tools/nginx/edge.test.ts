@@ -212,6 +212,18 @@ describe("the prod edge on loopback, in front of stub backends", () => {
     expect([result("tls1_2").protocol, result("tls1_3").protocol]).toEqual(["TLSv1.2", "TLSv1.3"]);
   });
 
+  test("JSON answers are gzipped for clients that accept it, and only for them", async () => {
+    // The stub echoes the request headers: a long one makes a long JSON answer.
+    const padded = { "x-pad": "a".repeat(3000), "accept-encoding": "gzip" };
+    const big = await get("/api/large", padded);
+    expect([big.headers["content-encoding"], big.headers.vary]).toEqual([
+      "gzip",
+      "Accept-Encoding",
+    ]);
+    const plain = await get("/api/large", { "x-pad": "a".repeat(3000) });
+    expect(plain.headers["content-encoding"]).toBeUndefined();
+  });
+
   test("the security headers are on every answer, and nginx names no version", async () => {
     for (const reply of [await get("/"), await get("/api/x"), await get("/admin/")]) {
       expect(reply.headers).toMatchObject({
