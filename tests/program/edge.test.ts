@@ -15,9 +15,11 @@ import {
   labelsOf,
   reveal,
   runEachStack,
+  runInChild,
   runProgram,
   runWithServices,
 } from "./harness";
+import * as path from "path";
 
 const CONTAINER = "docker:index/container:Container";
 type Obj = Record<string, unknown>;
@@ -123,6 +125,21 @@ test.each(STACKS)(
     });
   },
 );
+
+test("a config nginx refuses fails the deploy with nginx's message, and nginx is left alone", () => {
+  const out = runInChild(
+    path.join(ROOT, "index.ts"),
+    "prod",
+    cliConfig("prod"),
+    { exitCode: 1, logs: 'nginx: [emerg] unknown directive "bogus" in site.conf:3\n' },
+    "-nginx-config-1",
+  );
+  const error = out.errors.find((e) => e.name === "JobError");
+  expect(error?.message).toContain("Installing the edge's nginx config (nginx -t) failed");
+  expect(error?.message).toContain('unknown directive "bogus"');
+  expect(out.containers).not.toContain("vpn-enterprise-prod-nginx-1");
+  expect(out.containers).toContain("vpn-enterprise-prod-api-3");
+});
 
 test("prod guards /admin/ and /grafana/ with its login; dev (basicAuth: false) does not", () => {
   for (const stack of STACKS) {
