@@ -61,9 +61,10 @@ function routeFor(cfg: SiteConfig, service: ServiceName, route: CatalogRoute): N
     (nginx.routes as Record<string, object | undefined>)[service] ?? {};
   // Each API replica is its own server so least_conn can choose; others have one alias.
   const weights = service === "api" ? nginx.upstream.apiWeights : undefined;
+  const perReplica = svc.replicas > 1 || service === "api";
   const servers = !svc.enabled
     ? []
-    : svc.replicas > 1 || service === "api"
+    : perReplica
       ? Array.from({ length: svc.replicas }, (_, i) => ({
           host: containerName(cfg.namePrefix, hostName(service), i + 1),
           port,
@@ -74,7 +75,7 @@ function routeFor(cfg: SiteConfig, service: ServiceName, route: CatalogRoute): N
     path: route.path,
     upstream: upstreamName(service),
     servers,
-    leastConn: servers.length > 1,
+    leastConn: perReplica,
     stripPrefix: route.stripPrefix ?? false,
     websocket: route.websocket ?? false,
     rateLimited: route.rateLimited ?? false,

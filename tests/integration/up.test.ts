@@ -30,6 +30,8 @@ if (reasons.length > 0) {
 
 const STACK = "itest";
 const PREFIX = "vpn-itest";
+/** Where the stack's nginx listens on the test machine. */
+const EDGE_PORT = 18080;
 
 (reasons.length === 0 ? describe : describe.skip)("pulumi up against a real Docker engine", () => {
   let stack: Stack;
@@ -62,7 +64,13 @@ const PREFIX = "vpn-itest";
       }),
       // The images this program builds, plus the data tier; Ollama and n8n (large registry images)
       // stay off, and every volume goes with the stack.
+      [`${PROJECT}:tls`]: json({ mode: "off" }),
       [`${PROJECT}:services`]: json({
+        // The edge on a loopback port a test machine is unlikely to use, without logins.
+        nginx: {
+          ports: [{ hostIp: "127.0.0.1", host: EDGE_PORT, container: 80 }],
+          admin: { basicAuth: false },
+        },
         postgres: unprotected,
         redis: unprotected,
         backup: unprotected,
@@ -86,6 +94,18 @@ const PREFIX = "vpn-itest";
     expect(up.outputs.credentials.secret).toBe(true);
   }, 900000);
 
+  test("the edge routes to the API and the dashboard", async () => {
+    for (const [p, status] of [
+      ["/health", 200],
+      ["/api/health", 200],
+      ["/", 200],
+      ["/admin/", 404],
+    ] as const) {
+      const res = await fetch(`http://127.0.0.1:${EDGE_PORT}${p}`);
+      expect([p, res.status]).toEqual([p, status]);
+    }
+  });
+
   test("a preview right after up changes nothing", async () => {
     const preview = await stack.preview();
     expect(Object.keys(preview.changeSummary)).toEqual(["same"]);
@@ -93,6 +113,7 @@ const PREFIX = "vpn-itest";
 
   test("the containers run as configured: healthy, non-root, read-only, no capabilities", () => {
     for (const name of [
+      `${PREFIX}-nginx-1`,
       `${PREFIX}-postgres-1`,
       `${PREFIX}-redis-1`,
       `${PREFIX}-api-1`,

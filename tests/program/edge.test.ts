@@ -75,7 +75,8 @@ describe.each(STACKS)("the %s stack's edge", (stack) => {
     expect(servers.map((m) => m[1])).toEqual(
       Array.from({ length: replicas }, (_, i) => `vpn-enterprise-${stack}-api-${i + 1}`),
     );
-    expect(/upstream api_backend \{[^}]*least_conn;/.test(site)).toBe(replicas > 1);
+    expect(site).toMatch(/upstream api_backend \{[^}]*least_conn;/);
+    expect(site).not.toMatch(/upstream web_backend \{[^}]*least_conn;/);
     for (const path of ["/api/", "/api/ai/", "/admin/n8n/", "/", "/admin/", "/grafana/"]) {
       expect(site).toContain(`location ${path} {`);
     }
