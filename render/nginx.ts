@@ -366,7 +366,8 @@ function location(site: NginxSiteInput, path: string, route: NginxRoute | undefi
     "proxy_http_version 1.1;",
     "proxy_set_header Host $host;",
     "proxy_set_header X-Real-IP $remote_addr;",
-    "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+    // The edge is the first proxy: what a client claims in its own X-Forwarded-For is dropped.
+    "proxy_set_header X-Forwarded-For $remote_addr;",
     "proxy_set_header X-Forwarded-Proto $scheme;",
     ...(route.websocket
       ? [

@@ -80,6 +80,8 @@ describe.each(STACKS)("the %s stack's edge", (stack) => {
     for (const path of ["/api/", "/api/ai/", "/admin/n8n/", "/", "/admin/", "/grafana/"]) {
       expect(site).toContain(`location ${path} {`);
     }
+    // With TLS (prod), HTTP redirects to the domain on the standard port; dev has no redirect.
+    expect(site.includes("return 301 https://vpn.example.com$request_uri;")).toBe(stack === "prod");
     // Config files are not secret: a preview shows their diff.
     for (const u of uploadsOf(job)) expect(isSecretValue(u.content)).toBe(false);
   });

@@ -115,6 +115,54 @@ describe.each(STACKS)("the %s stack's rendered config", (stack) => {
   });
 });
 
+describe("the dev edge: plain HTTP on loopback, no redirect, no HSTS", () => {
+  let dns: FakeDns;
+  let nginx: RunningNginx;
+  const stubs: Stub[] = [];
+  let http: number;
+
+  beforeAll(async () => {
+    dns = await startDns();
+    http = await freePort();
+    for (const [host, port, ip] of [
+      ["vpn-enterprise-dev-api-1", 3000, "127.0.0.12"],
+      ["web", 3001, "127.0.0.13"],
+    ] as const) {
+      stubs.push(await startStub({ name: host, host: ip, port }));
+      dns.set(host, [ip]);
+    }
+    const site = {
+      ...edgeSite(stackConfig("dev")),
+      listen: { http },
+      resolver: `127.0.0.1:${dns.port}`,
+      resolverValidSeconds: 1,
+    };
+    nginx = await startNginx(siteMounts(site, secretsFor(site)), MAIN_CONF, {
+      healthUrl: `http://127.0.0.1:${http}/health`,
+      user: NGINX_USER,
+    });
+  });
+
+  afterAll(async () => {
+    await nginx.stop();
+    for (const s of stubs) await s.close();
+    await dns.close();
+  });
+
+  test("the API and the dashboard answer over HTTP; the admin paths need no login", async () => {
+    const api = await request({ port: http, path: "/api/health", host: "localhost" });
+    expect([api.status, (JSON.parse(api.body) as { url: string }).url]).toEqual([200, "/health"]);
+    expect(api.headers["x-forwarded-proto"]).toBeUndefined();
+    expect(api.headers["strict-transport-security"]).toBeUndefined();
+    const web = await request({ port: http, path: "/", host: "localhost" });
+    expect([web.status, web.headers["x-stub"]]).toEqual([200, "web"]);
+    // n8n has no login in dev (editorProtection: none); its backend is simply not running here.
+    expect((await request({ port: http, path: "/admin/n8n/", host: "localhost" })).status).toBe(
+      502,
+    );
+  });
+});
+
 describe("the prod edge on loopback, in front of stub backends", () => {
   const auth = (user: string, password: string) =>
     `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
@@ -178,7 +226,8 @@ describe("the prod edge on loopback, in front of stub backends", () => {
       ["/", "web", "/"],
     ];
     for (const [path_, stub, seen] of cases) {
-      const reply = await get(path_);
+      // A client's own X-Forwarded-For does not reach the backend: the edge sets it.
+      const reply = await get(path_, { "x-forwarded-for": "203.0.113.9" });
       expect([path_, reply.status]).toEqual([path_, 200]);
       const body = JSON.parse(reply.body) as { stub: string; url: string; headers: Obj };
       expect([path_, body.stub.replace(/\d$/, ""), body.url]).toEqual([path_, stub, seen]);
