@@ -190,7 +190,8 @@ export const CATALOG = {
     // n8nio/n8n creates /home/node/.n8n owned by its `node` user (1000:1000).
     dataPath: "/home/node/.n8n",
     // n8n serves at its root; N8N_PATH only tells it the public prefix for the URLs it makes.
-    routes: [{ path: "/admin/n8n/", stripPrefix: true, websocket: true }],
+    // Its editor keeps a push connection open, and webhook calls may wait for a whole workflow.
+    routes: [{ path: "/admin/n8n/", stripPrefix: true, websocket: true, readTimeoutSeconds: 3600 }],
     defaults: {
       image: "n8nio/n8n:1.72.1",
       user: "1000:1000",
