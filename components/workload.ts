@@ -142,16 +142,18 @@ export class Workload extends pulumi.ComponentResource {
             securityOpts: ["no-new-privileges:true"],
             capabilities: { drops: ["ALL"], adds: [...(args.capAdd ?? [])] },
             readOnly,
-            tmpfs: readOnly
-              ? Object.fromEntries(
-                  (args.tmpfs ?? ["/tmp"]).map((t) => {
-                    const spec = typeof t === "string" ? { path: t } : t;
-                    const size = `size=${spec.sizeMb ?? TMPFS_DEFAULT_MB}m`;
-                    const mine = spec.owned ? `,uid=${owner},gid=${group},mode=0700` : "";
-                    return [spec.path, `rw,noexec,nosuid,${size}${mine}`];
-                  }),
-                )
-              : undefined,
+            // Given ones always (a program may need them owned), the default /tmp with a read-only root.
+            tmpfs:
+              args.tmpfs || readOnly
+                ? Object.fromEntries(
+                    (args.tmpfs ?? ["/tmp"]).map((t) => {
+                      const spec = typeof t === "string" ? { path: t } : t;
+                      const size = `size=${spec.sizeMb ?? TMPFS_DEFAULT_MB}m`;
+                      const mine = spec.owned ? `,uid=${owner},gid=${group},mode=0700` : "";
+                      return [spec.path, `rw,noexec,nosuid,${size}${mine}`];
+                    }),
+                  )
+                : undefined,
             sysctls: args.sysctls ? { ...args.sysctls } : undefined,
             volumes: [
               ...(args.volumes ?? []).map((v) => ({

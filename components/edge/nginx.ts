@@ -104,6 +104,10 @@ export class Nginx extends pulumi.ComponentResource {
           secretFiles: extra.secretFiles,
           dependsOn: extra.dependsOn,
           volumes: [{ volume: args.siteVolume, path: SITE_DIR }],
+          // The provider copies each upload in as an archive extracted at `/`, which Docker refuses
+          // on a read-only root even where the file's directory is a volume (tests/images/edge).
+          // These jobs live for seconds, as the nginx user, with no capability and no network.
+          readOnlyRoot: false,
           // `nginx -t` binds the listen ports (in the job's own network namespace).
           sysctls: UNPRIVILEGED_PORTS,
           // It also opens the temp and cache paths as the server would.

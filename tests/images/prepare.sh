@@ -5,15 +5,19 @@
 #   vpn-test/debian:bookworm       debootstrap --variant=minbase, then `docker import`
 #   vpn-test/node-base:bookworm    + Debian's nodejs and npm (node and npm on PATH, as node:*-slim)
 #   vpn-test/python-base:bookworm  + Debian's python3, python3-venv and python3-pip (python3 on PATH)
+#   vpn-test/nginx-root:forky      the nginx 1.30 chroot of tests/tools/nginx/prepare.sh (run first), imported
+#   vpn-test/nginx:forky           + what nginx:1.28.0-alpine has and the chroot lacks (see build_nginx)
 #
 # The bases also trust this machine's CA bundle (see HOST_CA_BUNDLE below).
 # Idempotent: each step runs only when its result is missing or its recipe changed, so a second run
 # takes seconds.
 # Prints how long each step took. The images are kept (they are the cache of the next run); remove
-# them with `docker rmi vpn-test/python-base:bookworm vpn-test/node-base:bookworm vpn-test/debian:bookworm`.
+# them with `docker rmi vpn-test/python-base:bookworm vpn-test/node-base:bookworm vpn-test/debian:bookworm`
+# (and vpn-test/nginx:forky vpn-test/nginx-root:forky).
 #
 # Environment: DOCKERD_LOG (default /tmp/vpn-test-dockerd.log), DOCKERD_WAIT (seconds, default 60),
-# DEBIAN_MIRROR (default: the first Debian mirror of /etc/apt/sources.list*).
+# DEBIAN_MIRROR (default: the first Debian mirror of /etc/apt/sources.list*), VPN_NGINX_ROOT (the
+# nginx chroot, default /opt/vpn-test-nginx), VPN_BUSYBOX (a static busybox, default /bin/busybox).
 set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
@@ -26,6 +30,12 @@ NODE_IMAGE=vpn-test/node-base:$SUITE
 PYTHON_IMAGE=vpn-test/python-base:$SUITE
 DOCKERD_LOG=${DOCKERD_LOG:-/tmp/vpn-test-dockerd.log}
 DOCKERD_WAIT=${DOCKERD_WAIT:-60}
+HERE=$(cd "$(dirname "$0")" && pwd)
+NGINX_ROOT=${VPN_NGINX_ROOT:-/opt/vpn-test-nginx}
+NGINX_ROOT=${NGINX_ROOT%/}
+NGINX_ROOT_IMAGE=vpn-test/nginx-root:forky
+NGINX_IMAGE=vpn-test/nginx:forky
+BUSYBOX=${VPN_BUSYBOX:-/bin/busybox}
 
 log() { printf '[prepare] %s\n' "$*" >&2; }
 die() {
@@ -55,6 +65,7 @@ install_packages() {
   local missing=()
   [ -x /usr/sbin/dockerd ] && [ -x "$DOCKER" ] || missing+=(docker.io)
   command -v debootstrap >/dev/null || missing+=(debootstrap)
+  [ -x "$BUSYBOX" ] || missing+=(busybox-static)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     apt_install "${missing[@]}"
@@ -165,6 +176,75 @@ CMD [\"bash\"]"
   [ -z "$old" ] || "$DOCKER" rmi "$old" >/dev/null 2>&1 || true
 }
 
+# The production edge runs nginx:1.28.0-alpine, which Docker Hub would give; here nginx 1.30 from the
+# chroot of tests/tools/nginx/prepare.sh stands in for it (tests/images/edge.test.ts). That script is
+# idempotent (seconds when the chroot is current), so this one runs it rather than trusting the order
+# of its callers.
+import_nginx_root() {
+  step "tests/tools/nginx/prepare.sh" bash "$HERE/../tools/nginx/prepare.sh"
+  local stamp=$NGINX_ROOT/.vpn-test-recipe hash
+  [ -f "$stamp" ] || die "$stamp is missing after tests/tools/nginx/prepare.sh"
+  # A rebuilt chroot writes a new stamp: its time is part of the recipe.
+  hash=$({
+    cat "$stamp"
+    stat -c %Y "$stamp"
+  } | sha256sum | cut -c1-16)
+  if [ "$("$DOCKER" image inspect -f '{{index .Config.Labels "vpn-test.recipe"}}' "$NGINX_ROOT_IMAGE" 2>/dev/null)" = "$hash" ]; then
+    log "$NGINX_ROOT_IMAGE exists"
+    return
+  fi
+  local old
+  old=$("$DOCKER" image inspect -f '{{.Id}}' "$NGINX_ROOT_IMAGE" 2>/dev/null || true)
+  # --one-file-system: whatever a test has mounted inside the chroot stays out.
+  step "docker import $NGINX_ROOT_IMAGE" sh -c "tar -C '$NGINX_ROOT' --one-file-system -c . | '$DOCKER' import -c 'LABEL vpn-test.recipe=$hash' - '$NGINX_ROOT_IMAGE' >/dev/null"
+  [ -z "$old" ] || "$DOCKER" rmi "$old" >/dev/null 2>&1 || true
+}
+
+# vpn-test/nginx:forky: the chroot made to behave like nginx:1.28.0-alpine where the program relies on
+# it. busybox as /bin/sh and every applet first on PATH (the program's scripts and healthcheck run
+# under busybox ash, wget, mv -T, ...); the nginx user and group 101; the default logs on the
+# container's stdout and stderr; the official image's PATH, STOPSIGNAL and CMD. The chroot's tests
+# leave mount points behind (/etc/nginx/site, /staging, /var/www/acme): the alpine image has none of
+# them, and a directory there would change how Docker fills a new volume, so they go.
+# Rebuilt when the recipe, the imported root or the busybox binary changed (a label holds the hash).
+build_nginx() {
+  local recipe hash
+  recipe='FROM '"$NGINX_ROOT_IMAGE"'
+COPY busybox /usr/local/bin/busybox
+RUN ["/usr/local/bin/busybox", "--install", "-s", "/usr/local/bin"]
+RUN ln -sfn /usr/local/bin/busybox /bin/sh \
+ && printf "nginx:x:101:\n" >>/etc/group \
+ && printf "nginx:x:101:101:nginx:/var/cache/nginx:/sbin/nologin\n" >>/etc/passwd \
+ && rm -rf /var/log/nginx/* /etc/nginx/site /staging /var/www/acme /var/cache/nginx \
+ && ln -s /dev/stdout /var/log/nginx/access.log \
+ && ln -s /dev/stderr /var/log/nginx/error.log \
+ && mkdir -p /var/cache/nginx
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+EXPOSE 80
+STOPSIGNAL SIGQUIT
+CMD ["nginx", "-g", "daemon off;"]'
+  hash=$({
+    "$DOCKER" image inspect -f '{{.Id}}' "$NGINX_ROOT_IMAGE"
+    printf '%s\n' "$recipe"
+    sha256sum <"$BUSYBOX"
+  } | sha256sum | cut -c1-16)
+  if [ "$("$DOCKER" image inspect -f '{{index .Config.Labels "vpn-test.recipe"}}' "$NGINX_IMAGE" 2>/dev/null)" = "$hash" ]; then
+    log "$NGINX_IMAGE exists"
+    return
+  fi
+  # The image's libc is forky's, not this machine's: only a static binary runs in it for sure.
+  if ldd "$BUSYBOX" >/dev/null 2>&1; then die "$BUSYBOX is dynamically linked (install busybox-static)"; fi
+  local ctx old
+  ctx=$(mktemp -d /tmp/vpn-test-nginx-image.XXXXXX)
+  printf '%s\nLABEL vpn-test.recipe=%s\n' "$recipe" "$hash" >"$ctx/Dockerfile"
+  cp "$BUSYBOX" "$ctx/busybox"
+  old=$("$DOCKER" image inspect -f '{{.Id}}' "$NGINX_IMAGE" 2>/dev/null || true)
+  log "building $NGINX_IMAGE"
+  step "docker build $NGINX_IMAGE" "$DOCKER" build -q -t "$NGINX_IMAGE" "$ctx" >/dev/null
+  rm -rf "$ctx"
+  [ -z "$old" ] || "$DOCKER" rmi "$old" >/dev/null 2>&1 || true
+}
+
 facts() {
   local server api buildkit=no
   server=$("$DOCKER" version -f '{{.Server.Version}}')
@@ -182,5 +262,7 @@ build_base "$NODE_IMAGE" "" nodejs npm ca-certificates
 # LANG; the services must start with them in the environment too.
 build_base "$PYTHON_IMAGE" "LANG=C.UTF-8 GPG_KEY=7169605F62C751356D054A26A821E680E5FA6305" \
   python3 python3-venv python3-pip ca-certificates
+import_nginx_root
+build_nginx
 facts
 log "done in $((SECONDS - total)) s"
