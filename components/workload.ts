@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
 import * as path from "path";
 import { dockerCpus, goDuration } from "../config/dockerValues";
 import { serviceImage } from "./image";
@@ -52,7 +53,6 @@ export class Workload extends pulumi.ComponentResource {
     const readOnly = args.readOnlyRoot ?? true;
     const stopGraceSeconds = args.stopGraceSeconds ?? 30;
     const env = args.env ?? {};
-    const volumePaths = (args.volumes ?? []).map((v) => v.path);
     const uploads = [
       ...(args.files ?? []).map((f) => ({ file: f.path, content: f.content, permissions: "0444" })),
       ...(args.secretFiles ?? []).map((f) => ({
@@ -63,33 +63,128 @@ export class Workload extends pulumi.ComponentResource {
         group,
       })),
     ];
-    // Docker refuses to copy files into a read-only root ("container rootfs is marked read-only"),
-    // and a tmpfs is only mounted at start, after the copy. A small anonymous volume per upload
-    // directory takes the files instead; it goes away with the container.
-    const uploadDirs = readOnly
-      ? [...new Set(uploads.map((u) => path.posix.dirname(u.file)))]
-          .filter((dir) => !volumePaths.some((v) => isWithin(dir, v)))
-          .sort()
-      : [];
+    // The provider copies each upload in as an archive extracted at `/`, which Docker refuses for a
+    // container with a read-only root, whatever is mounted where the file lands. So with a read-only
+    // root the files go through a carrier: a container that is created but never started, with a
+    // writable root and a named volume on each upload directory, takes the uploads (Docker writes
+    // them into those volumes); the replicas mount the volumes read-only. A hash of the files in a
+    // label replaces the replicas when the files change, as changed uploads would have.
+    const carried = readOnly && uploads.length > 0;
+    const fileDirs = carried ? topDirectories(uploads.map((u) => path.posix.dirname(u.file))) : [];
+    const fileVolumes = fileDirs.map((dir) => ({
+      dir,
+      volume: new docker.Volume(
+        `${name}-files${slug(dir)}`,
+        {
+          name: `${args.namePrefix}-${args.service}-files${slug(dir)}`,
+          labels: dockerLabels({ ...args.labels, "vpn-enterprise.service": args.service }),
+        },
+        // What the carrier writes again on every replacement: nothing to keep.
+        { parent: this, ignoreChanges: ["labels"] },
+      ),
+    }));
+    // Not secret, as Helm's checksum annotations are not: a SHA-256 over the files, whose secret
+    // parts are generated high-entropy values, gives nothing away and keeps the labels readable.
+    const filesHash = carried
+      ? pulumi.unsecret(
+          pulumi
+            .all(uploads.map((u) => pulumi.all([u.file, u.permissions, u.content])))
+            .apply((all) => {
+              const h = createHash("sha256");
+              for (const [file, mode, content] of [...all].sort((a, b) =>
+                a[0].localeCompare(b[0]),
+              )) {
+                h.update(`${file}\0${mode}\0${content}\0`);
+              }
+              return h.digest("hex");
+            }),
+        )
+      : undefined;
     const r = args.resources;
+
+    // What every container of this Workload shares, the carrier included (it is never started,
+    // but it is a container like the others: same image, limits, labels and hardening).
+    const common = {
+      image: imageId,
+      user,
+      envs: Object.keys(env)
+        .sort()
+        .map((k) => `${k}=${env[k]}`),
+      command: args.command ? [...args.command] : undefined,
+      entrypoints: args.entrypoint ? [...args.entrypoint] : undefined,
+      destroyGraceSeconds: stopGraceSeconds,
+      stopTimeout: stopGraceSeconds,
+      cpus: dockerCpus(r.cpus),
+      memory: r.memoryMb,
+      // Equal to memory: no swap. Left unset, Docker stores 2x memory and the read-back
+      // shows a change on every preview.
+      memorySwap: r.memoryMb,
+      memoryReservation: r.memoryReservationMb,
+      shmSize: args.shmSizeMb,
+      // The provider has no PidsLimit; RLIMIT_NPROC is the nearest guard (see README).
+      ulimits: [
+        { name: "nproc", soft: r.pidsLimit, hard: r.pidsLimit },
+        ...(args.nofile ? [{ name: "nofile", soft: args.nofile, hard: args.nofile }] : []),
+      ],
+      logDriver: "json-file",
+      logOpts: { "max-file": "3", "max-size": "10m" },
+      securityOpts: ["no-new-privileges:true"],
+      capabilities: { drops: ["ALL"], adds: [...(args.capAdd ?? [])] },
+    };
+    const labels = (extra: Record<string, string>) =>
+      dockerLabels({
+        ...args.labels,
+        "vpn-enterprise.service": args.service,
+        "vpn-enterprise.tier": args.tier,
+        ...extra,
+      });
+    const childOpts = (dependsOn: pulumi.Input<pulumi.Resource[]> | undefined) => ({
+      parent: this,
+      // Container names are fixed, so the old container must go before its replacement.
+      deleteBeforeReplace: true,
+      // The provider updates neither in place; a change must recreate the container.
+      replaceOnChanges: ["tmpfs", "init"],
+      dependsOn,
+    });
+
+    const carrierName = `${args.namePrefix}-${args.service}-files`;
+    const carrier = carried
+      ? new docker.Container(
+          `${name}-files`,
+          {
+            ...common,
+            name: carrierName,
+            hostname: carrierName,
+            // Created with the files, never started: nothing to restart, wait for or keep running.
+            start: false,
+            mustRun: false,
+            restart: "no",
+            networkMode: "none",
+            labels: labels({ "vpn-enterprise.role": "files" }),
+            readOnly: false,
+            volumes: fileVolumes.map((f) => ({ volumeName: f.volume.name, containerPath: f.dir })),
+            uploads,
+          },
+          childOpts(undefined),
+        )
+      : undefined;
 
     const containers: docker.Container[] = [];
     for (let i = 1; i <= args.replicas; i++) {
       const dockerName = containerName(args.namePrefix, args.service, i);
       const previous = containers.at(-1);
+      // Replicas start one after another, each once the previous one is healthy; the first one
+      // after what the Workload waits for and its files.
+      const first = carrier
+        ? pulumi.output(args.dependsOn ?? []).apply((d) => [...d, carrier])
+        : args.dependsOn;
       containers.push(
         new docker.Container(
           `${name}-${i}`,
           {
+            ...common,
             name: dockerName,
             hostname: dockerName,
-            image: imageId,
-            user,
-            envs: Object.keys(env)
-              .sort()
-              .map((k) => `${k}=${env[k]}`),
-            command: args.command ? [...args.command] : undefined,
-            entrypoints: args.entrypoint ? [...args.entrypoint] : undefined,
             networksAdvanced: args.networks.map((n) => ({ name: n.id, aliases: [args.service] })),
             // No network at all rather than Docker's default bridge, which would reach out.
             networkMode: args.networks.length === 0 ? "none" : undefined,
@@ -117,30 +212,11 @@ export class Workload extends pulumi.ComponentResource {
                   waitTimeout: startPeriod + (interval + timeout) * retries + 30,
                   restart: "unless-stopped",
                 }),
-            destroyGraceSeconds: stopGraceSeconds,
-            stopTimeout: stopGraceSeconds,
-            cpus: dockerCpus(r.cpus),
-            memory: r.memoryMb,
-            // Equal to memory: no swap. Left unset, Docker stores 2x memory and the read-back
-            // shows a change on every preview.
-            memorySwap: r.memoryMb,
-            memoryReservation: r.memoryReservationMb,
-            shmSize: args.shmSizeMb,
-            // The provider has no PidsLimit; RLIMIT_NPROC is the nearest guard (see README).
-            ulimits: [
-              { name: "nproc", soft: r.pidsLimit, hard: r.pidsLimit },
-              ...(args.nofile ? [{ name: "nofile", soft: args.nofile, hard: args.nofile }] : []),
-            ],
-            logDriver: "json-file",
-            logOpts: { "max-file": "3", "max-size": "10m" },
-            labels: dockerLabels({
-              ...args.labels,
-              "vpn-enterprise.service": args.service,
-              "vpn-enterprise.tier": args.tier,
-              "vpn-enterprise.replica": String(i),
-            }),
-            securityOpts: ["no-new-privileges:true"],
-            capabilities: { drops: ["ALL"], adds: [...(args.capAdd ?? [])] },
+            labels: filesHash
+              ? filesHash.apply((h) =>
+                  labels({ "vpn-enterprise.replica": String(i), "vpn-enterprise.files-sha256": h }),
+                )
+              : labels({ "vpn-enterprise.replica": String(i) }),
             readOnly,
             // Given ones always (a program may need them owned), the default /tmp with a read-only root.
             tmpfs:
@@ -161,10 +237,13 @@ export class Workload extends pulumi.ComponentResource {
                 containerPath: v.path,
                 readOnly: v.readOnly,
               })),
-              ...(args.binds ?? []).map((b) => ({ hostPath: b.hostPath, containerPath: b.path })),
-              ...[...(args.anonymousVolumes ?? []), ...uploadDirs].map((dir) => ({
-                containerPath: dir,
+              ...fileVolumes.map((f) => ({
+                volumeName: f.volume.name,
+                containerPath: f.dir,
+                readOnly: true,
               })),
+              ...(args.binds ?? []).map((b) => ({ hostPath: b.hostPath, containerPath: b.path })),
+              ...(args.anonymousVolumes ?? []).map((dir) => ({ containerPath: dir })),
             ],
             deviceRequests:
               args.gpus === undefined
@@ -176,17 +255,10 @@ export class Workload extends pulumi.ComponentResource {
                       capabilities: ["gpu"],
                     },
                   ],
-            uploads,
+            // With a read-only root the carrier holds them; otherwise they are copied in here.
+            uploads: carried ? [] : uploads,
           },
-          {
-            parent: this,
-            // Container names are fixed, so the old container must go before its replacement.
-            deleteBeforeReplace: true,
-            // The provider updates neither in place; a change must recreate the container.
-            replaceOnChanges: ["tmpfs", "init"],
-            // Replicas start one after another, each once the previous one is healthy.
-            dependsOn: previous ? [previous] : args.dependsOn,
-          },
+          childOpts(previous ? [previous] : first),
         ),
       );
     }
@@ -206,6 +278,17 @@ export class Workload extends pulumi.ComponentResource {
       imageId: this.imageId,
     });
   }
+}
+
+/** The directories that are not inside another one of the list, sorted. */
+function topDirectories(dirs: readonly string[]): string[] {
+  const unique = [...new Set(dirs)].sort();
+  return unique.filter((d) => !unique.some((o) => o !== d && isWithin(d, o)));
+}
+
+/** A directory as a name suffix: `/run/secrets` -> `-run-secrets`. */
+function slug(dir: string): string {
+  return dir.replace(/[^A-Za-z0-9]+/g, "-").replace(/-+$/, "");
 }
 
 function isWithin(dir: string, root: string): boolean {

@@ -214,6 +214,12 @@ export function validateWorkload(args: WorkloadArgs): void {
   for (const f of files) {
     if (!path.posix.isAbsolute(f)) problems.push(`files: ${f} is not an absolute path`);
   }
+  for (const f of files) {
+    // Files reach a read-only root through volumes of their own (see Workload), which cannot be
+    // mounted inside another volume.
+    const under = (args.volumes ?? []).find((v) => f.startsWith(`${v.path.replace(/\/$/, "")}/`));
+    if (under) problems.push(`files: ${f} is inside the volume at ${under.path}`);
+  }
   const dupes = files.filter((f, i) => files.indexOf(f) !== i);
   if (dupes.length > 0) problems.push(`files: ${dupes.join(", ")} given more than once`);
   for (const key of Object.keys(args.sysctls ?? {})) {

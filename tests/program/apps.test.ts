@@ -13,6 +13,8 @@ import {
   runEachStack,
   runInChild,
   runWithServices,
+  runningContainers,
+  uploadsOf,
 } from "./harness";
 
 const CONTAINER = "docker:index/container:Container";
@@ -21,7 +23,7 @@ const REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage";
 
 type Obj = Record<string, unknown>;
 const run = runEachStack(STACKS, cliConfig);
-const containers = (r: ProgramRun) => r.resources.filter((x) => x.type === CONTAINER);
+const containers = runningContainers;
 const serviceOf = (c: RecordedResource) =>
   labelsOf(c)["vpn-enterprise.service"] as string | undefined;
 const ofService = (r: ProgramRun, service: string) =>
@@ -109,7 +111,7 @@ describe.each(STACKS)("the %s stack's app tier", (stack) => {
         PUBLIC_URL: publicUrl,
         LOG_DIR: "/app/logs",
       });
-      const files = (c.inputs.uploads as Obj[]).map((u) => [u.file, u.permissions]);
+      const files = uploadsOf(r, c).map((u) => [u.file, u.permissions]);
       expect(files).toEqual(
         expect.arrayContaining(
           ["database_password", "redis_password", "jwt_secret", "service_key"].map((f) => [
@@ -127,7 +129,7 @@ describe.each(STACKS)("the %s stack's app tier", (stack) => {
         ]),
       );
     }
-    const uploads = reveal(one(r, "web").inputs.uploads ?? []);
+    const uploads = reveal(uploadsOf(r, one(r, "web")));
     expect(uploads).toEqual([]);
   });
 
@@ -146,7 +148,8 @@ describe.each(STACKS)("the %s stack's app tier", (stack) => {
       expect(c.deleteBeforeReplace).toBe(true);
       const deps = c.dependencies.filter((u) => u.includes(`${CONTAINER}::vpn-api-server-`));
       if (i === 0) {
-        expect(deps).toEqual([]);
+        // The first replica waits for its files' carrier only (tests/program/workload.test.ts).
+        expect(deps).toEqual([expect.stringMatching(/::vpn-api-server-files$/)]);
       } else {
         expect(deps).toEqual([expect.stringMatching(new RegExp(`::vpn-api-server-${i}$`))]);
         expect(order.indexOf(c.name)).toBeGreaterThan(order.indexOf(api[i - 1].name));

@@ -19,9 +19,10 @@ import {
   runInChild,
   runProgram,
   servicesWith,
+  runningContainers,
+  uploadsOf,
 } from "./harness";
 
-const CONTAINER = "docker:index/container:Container";
 const VOLUME = "docker:index/volume:Volume";
 
 type Obj = Record<string, unknown>;
@@ -31,15 +32,15 @@ interface Upload {
   permissions: string;
 }
 
-const containers = (r: ProgramRun) => r.resources.filter((x) => x.type === CONTAINER);
+const containers = runningContainers;
 const container = (r: ProgramRun, service: string): RecordedResource => {
   const c = containers(r).find((x) => String(x.inputs.name).endsWith(`-${service}-1`));
   if (!c) throw new Error(`no ${service} container`);
   return c;
 };
-const uploads = (c: RecordedResource) => (c.inputs.uploads ?? []) as Upload[];
-const upload = (c: RecordedResource, file: string): string => {
-  const u = uploads(c).find((x) => x.file === file);
+const uploads = (r: ProgramRun, c: RecordedResource) => uploadsOf(r, c) as unknown as Upload[];
+const upload = (r: ProgramRun, c: RecordedResource, file: string): string => {
+  const u = uploads(r, c).find((x) => x.file === file);
   if (!u) throw new Error(`${String(c.inputs.name)} has no upload ${file}`);
   return reveal(u.content) as string;
 };
@@ -65,7 +66,7 @@ describe.each(STACKS)("the %s stack's data tier", (stack) => {
     const r = run(stack);
     expect(r.generatedSecrets).toHaveLength(SECRET_NAMES.length);
     for (const c of containers(r)) {
-      for (const u of uploads(c)) {
+      for (const u of uploads(r, c)) {
         const text = JSON.stringify(reveal(u.content));
         const holdsSecret = r.generatedSecrets.some((s) => text.includes(s));
         if (holdsSecret) {
@@ -78,18 +79,19 @@ describe.each(STACKS)("the %s stack's data tier", (stack) => {
   });
 
   test("PostgreSQL runs the rendered settings, init.sql on first start, a pg_isready check", () => {
-    const pg = container(run(stack), "postgres");
+    const r = run(stack);
+    const pg = container(r, "postgres");
     expect(pg.inputs.command).toEqual([
       "postgres",
       "-c",
       "config_file=/etc/postgresql/postgresql.conf",
     ]);
-    const conf = upload(pg, "/etc/postgresql/postgresql.conf");
+    const conf = upload(r, pg, "/etc/postgresql/postgresql.conf");
     const expected =
       stack === "dev" ? { max: 50, buffers: "64MB" } : { max: 200, buffers: "512MB" };
     expect(conf).toMatch(new RegExp(`^max_connections\\s*=\\s*${expected.max}\\b`, "m"));
     expect(conf).toMatch(new RegExp(`^shared_buffers\\s*=\\s*'?${expected.buffers}`, "m"));
-    expect(upload(pg, "/docker-entrypoint-initdb.d/10-init.sql")).toContain("vpn_readonly");
+    expect(upload(r, pg, "/docker-entrypoint-initdb.d/10-init.sql")).toContain("vpn_readonly");
     expect(envOf(pg)).toMatchObject({
       POSTGRES_USER: "vpn_admin",
       POSTGRES_DB: "vpn_enterprise",
@@ -127,7 +129,7 @@ describe.each(STACKS)("the %s stack's data tier", (stack) => {
     const shipped = fs.readdirSync(path.join(ROOT, "migrations")).filter((f) => f.endsWith(".sql"));
     expect(shipped.length).toBeGreaterThan(0);
     for (const f of shipped) {
-      expect(upload(job, `/opt/vpn-postgres/migrations/${f}`)).toBe(
+      expect(upload(r, job, `/opt/vpn-postgres/migrations/${f}`)).toBe(
         fs.readFileSync(path.join(ROOT, "migrations", f), "utf8"),
       );
     }
@@ -138,7 +140,7 @@ describe.each(STACKS)("the %s stack's data tier", (stack) => {
       PGPASSFILE: "/run/secrets/pgpass",
       MIGRATIONS_DIR: "/opt/vpn-postgres/migrations",
     });
-    expect(upload(job, "/run/secrets/pgpass")).toMatch(/^postgres:5432:\*:vpn_admin:GENERATED/);
+    expect(upload(r, job, "/run/secrets/pgpass")).toMatch(/^postgres:5432:\*:vpn_admin:GENERATED/);
   });
 
   test("the backup job: schedule and retention from config, dumps on the backups volume", () => {
@@ -166,8 +168,9 @@ describe.each(STACKS)("the %s stack's data tier", (stack) => {
   });
 
   test("Redis: maxmemory and the guarded commands as the stack file says", () => {
-    const redis = container(run(stack), "redis");
-    const conf = upload(redis, "/run/secrets/redis.conf");
+    const r = run(stack);
+    const redis = container(r, "redis");
+    const conf = upload(r, redis, "/run/secrets/redis.conf");
     expect(conf).toContain(stack === "dev" ? "maxmemory 96mb" : "maxmemory 384mb");
     expect(conf).toContain("maxmemory-policy noeviction");
     expect(conf).toContain('rename-command CONFIG ""');
@@ -251,7 +254,8 @@ describe("migrations as a deploy step", () => {
         return JSON.stringify(old?.inputs) !== JSON.stringify(x.inputs);
       })
       .map((x) => x.name);
-    expect(changed).toEqual(["vpn-postgres-migrate-1"]);
+    // The job and the carrier of its files (the new migration file).
+    expect(changed.sort()).toEqual(["vpn-postgres-migrate-1", "vpn-postgres-migrate-files"]);
     expect(after.outputs.data.value).toMatchObject({ postgres: { schemaVersion: "002_b.sql" } });
   });
 

@@ -18,15 +18,15 @@ import {
   runInChild,
   runProgram,
   runWithServices,
+  runningContainers,
 } from "./harness";
 import * as path from "path";
 
-const CONTAINER = "docker:index/container:Container";
 type Obj = Record<string, unknown>;
 type Upload = { file: string; content: unknown; permissions: string };
 
 const run = runEachStack(STACKS, cliConfig);
-const containers = (r: ProgramRun) => r.resources.filter((x) => x.type === CONTAINER);
+const containers = runningContainers;
 const byService = (r: ProgramRun, service: string): RecordedResource | undefined =>
   containers(r).find((c) => labelsOf(c)["vpn-enterprise.service"] === service);
 const uploadsOf = (c: RecordedResource | undefined) => (c?.inputs.uploads ?? []) as Upload[];

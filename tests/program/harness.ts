@@ -306,3 +306,24 @@ export function labelsOf(r: RecordedResource): Record<string, string> {
     ((r.inputs.labels ?? []) as { label: string; value: string }[]).map((l) => [l.label, l.value]),
   );
 }
+
+/**
+ * A file carrier: the container a Workload creates, and never starts, to take the uploads of a
+ * read-only root into volumes (components/workload.ts).
+ */
+export function isCarrier(c: RecordedResource): boolean {
+  return labelsOf(c)["vpn-enterprise.role"] === "files";
+}
+
+/** Every container that runs: all but the file carriers. */
+export function runningContainers(r: ProgramRun): RecordedResource[] {
+  return r.resources.filter((x) => x.type === "docker:index/container:Container" && !isCarrier(x));
+}
+
+/** The files a container gets: its own uploads, or those of its Workload's carrier. */
+export function uploadsOf(r: ProgramRun, c: RecordedResource): Record<string, unknown>[] {
+  const own = (c.inputs.uploads ?? []) as Record<string, unknown>[];
+  if (own.length > 0 || isCarrier(c)) return own;
+  const carrier = r.resources.find((x) => x.name === c.name.replace(/-\d+$/, "-files"));
+  return ((carrier?.inputs.uploads ?? []) as Record<string, unknown>[]).slice();
+}

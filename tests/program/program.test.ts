@@ -12,6 +12,8 @@ import {
   runEachStack,
   runProgram,
   runWithServices,
+  runningContainers,
+  uploadsOf,
 } from "./harness";
 
 const CONTAINER = "docker:index/container:Container";
@@ -86,6 +88,8 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
     expect(
       of(r, VOLUME)
         .map((v) => v.inputs.name)
+        // The file volumes of read-only roots are the Workload's (tests/program/workload.test.ts).
+        .filter((n) => !/-files-/.test(String(n)))
         .sort(),
     ).toEqual(
       [
@@ -100,14 +104,14 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
     );
     expect(of(r, RANDOM)).toHaveLength(SECRET_NAMES.length);
     expect(
-      of(r, CONTAINER)
+      runningContainers(r)
         .map((c) => c.inputs.name)
         .sort(),
     ).toEqual(EXPECTED_CONTAINERS[stack].map((s) => `vpn-enterprise-${stack}-${s}`));
   });
 
   test("every container gets the Workload's safe defaults", () => {
-    for (const c of of(run(stack), CONTAINER)) {
+    for (const c of runningContainers(run(stack))) {
       const i = c.inputs;
       const labels = labelsOf(c);
       const isJob = i.attach === true;
@@ -184,6 +188,7 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
   test("no secret value appears in env, labels, commands or healthchecks", () => {
     const r = run(stack);
     expect(r.generatedSecrets).toHaveLength(SECRET_NAMES.length);
+    // Every container, the file carriers included.
     for (const c of of(r, CONTAINER)) {
       const exposed = JSON.stringify([
         c.inputs.envs,
@@ -200,8 +205,8 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
   test("secret files are secret, 0400 and owned by the service's user", () => {
     const r = run(stack);
     const withSecrets = new Set<string>();
-    for (const c of of(r, CONTAINER)) {
-      const uploads = (c.inputs.uploads ?? []) as Obj[];
+    for (const c of runningContainers(r)) {
+      const uploads = uploadsOf(r, c);
       const secretFiles = uploads.filter((u) => u.permissions === "0400");
       if (secretFiles.length > 0) withSecrets.add(labelsOf(c)["vpn-enterprise.service"]);
       for (const u of secretFiles) {
@@ -211,11 +216,18 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
       // Every generated secret a container holds is inside a secret wrapper only.
       const plain = JSON.stringify(uploads.filter((u) => !isSecretValue(u.content)));
       for (const secret of r.generatedSecrets) expect(plain).not.toContain(secret);
-      // With a read-only root, each upload directory is a volume (see README, "Limits we know of").
-      const mounted = (c.inputs.volumes as Obj[]).map((v) => v.containerPath as string);
-      for (const u of c.inputs.readOnly === true ? uploads : []) {
-        const file = u.file as string;
-        expect(mounted.some((m) => file.startsWith(`${m}/`))).toBe(true);
+      // A read-only root has no uploads of its own: its files are on read-only volumes, written
+      // by its carrier (Docker refuses the provider's uploads there).
+      if (c.inputs.readOnly === true) {
+        expect(c.inputs.uploads).toEqual([]);
+        const mounted = (c.inputs.volumes as Obj[]).filter((v) => v.readOnly === true);
+        for (const u of uploads) {
+          const file = u.file as string;
+          expect([
+            file,
+            mounted.some((m) => file.startsWith(`${String(m.containerPath)}/`)),
+          ]).toEqual([file, true]);
+        }
       }
     }
     expect([...withSecrets].sort()).toEqual([
@@ -234,13 +246,13 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
   });
 
   test("the postgres password reaches postgres as a file, never as env", () => {
-    const pg = of(run(stack), CONTAINER).find(
+    const pg = runningContainers(run(stack)).find(
       (c) => labelsOf(c)["vpn-enterprise.service"] === "postgres",
     );
     const envs = pg?.inputs.envs as string[];
     expect(envs).toContain("POSTGRES_PASSWORD_FILE=/run/secrets/postgres_password");
     expect(envs.some((e) => e.startsWith("POSTGRES_PASSWORD="))).toBe(false);
-    const file = (pg?.inputs.uploads as Obj[]).find(
+    const file = (pg ? uploadsOf(run(stack), pg) : []).find(
       (u) => u.file === "/run/secrets/postgres_password",
     );
     expect(run(stack).generatedSecrets).toContain(reveal(file?.content));
@@ -354,12 +366,14 @@ describe("what differs between stacks", () => {
     for (const v of of(r, VOLUME)) {
       // Logs are not data: that volume outlives a disabled API but is not protected.
       const logs = v.inputs.name === "vpn-enterprise-prod-api-logs";
-      // The edge's volumes hold what its jobs write again and ACME challenges: disposable.
-      const edge = String(v.inputs.name).startsWith("vpn-enterprise-prod-edge-");
+      // The edge's volumes hold what its jobs write again and ACME challenges, the file volumes
+      // what their carriers write again: disposable.
+      const name = String(v.inputs.name);
+      const edge = name.startsWith("vpn-enterprise-prod-edge-") || /-files-/.test(name);
       expect([v.protect, v.retainOnDelete]).toEqual([!logs && !edge, !edge]);
       expect(v.ignoreChanges).toEqual(["labels"]);
     }
-    const published = of(r, CONTAINER).filter((c) => (c.inputs.ports as Obj[]).length > 0);
+    const published = runningContainers(r).filter((c) => (c.inputs.ports as Obj[]).length > 0);
     expect(published.map((c) => c.inputs.name)).toEqual(["vpn-enterprise-prod-nginx-1"]);
     expect(published[0].inputs.ports).toEqual([
       { internal: 80, external: 80, ip: "0.0.0.0", protocol: "tcp" },
@@ -376,12 +390,12 @@ describe("what differs between stacks", () => {
       expect([v.protect, v.retainOnDelete]).toEqual([false, logs]);
     }
     // On loopback: the edge, the databases and the inspector; the apps only through the edge.
-    const byContainer = of(r, CONTAINER)
+    const byContainer = runningContainers(r)
       .filter((c) => (c.inputs.ports as Obj[]).length > 0)
       .map((c) => String(c.inputs.name).replace("vpn-enterprise-dev-", ""))
       .sort();
     expect(byContainer).toEqual(["api-1", "nginx-1", "postgres-1", "redis-1"]);
-    const ports = of(r, CONTAINER).flatMap((c) => c.inputs.ports as Obj[]);
+    const ports = runningContainers(r).flatMap((c) => c.inputs.ports as Obj[]);
     const loopback = (internal: number, external = internal) => ({
       internal,
       external,
@@ -452,6 +466,8 @@ describe("what differs between stacks", () => {
         // resources and published ports per service; rendered settings (postgresql.conf,
         // redis.conf), backup retention and /dev/shm size
         `${CONTAINER}.inputs.uploads`,
+        // the hash of those files, which replaces a container when they change
+        `${CONTAINER}.inputs.labels`,
         `${CONTAINER}.inputs.envs`,
         `${CONTAINER}.inputs.shmSize`,
         `${CONTAINER}.inputs.cpus`,
@@ -519,20 +535,20 @@ describe("config given to the program", () => {
       r.resources.map((x) => ({ ...x, inputs: mapSecrets(x.inputs, () => "[secret]") })),
     );
     expect(everythingPlain).not.toContain(override);
-    const pg = of(r, CONTAINER).find((c) => c.name === "vpn-postgres-server-1");
-    expect(JSON.stringify(reveal(pg?.inputs.uploads))).toContain(override);
+    const pg = runningContainers(r).find((c) => c.name === "vpn-postgres-server-1");
+    expect(JSON.stringify(reveal(pg ? uploadsOf(r, pg) : []))).toContain(override);
     expect(r.outputs.credentials.secret).toBe(true);
   });
 
   test("a disabled service loses its containers but keeps its volume; callers lose its URL", async () => {
     const r = await runWithServices("dev", { n8n: { enabled: false } });
-    const names = of(r, CONTAINER).map((c) => c.inputs.name as string);
+    const names = runningContainers(r).map((c) => c.inputs.name as string);
     expect(names.sort()).toEqual(
       EXPECTED_CONTAINERS.dev.filter((c) => c !== "n8n-1").map((c) => `vpn-enterprise-dev-${c}`),
     );
     expect(of(r, VOLUME).map((v) => v.inputs.name)).toContain("vpn-enterprise-dev-n8n-data");
     expect(Object.keys(r.outputs.services.value as Obj)).not.toContain("n8n");
-    const ai = of(r, CONTAINER).find((c) => c.name === "vpn-python-ai-server-1");
+    const ai = runningContainers(r).find((c) => c.name === "vpn-python-ai-server-1");
     const envs = ai?.inputs.envs as string[];
     expect(envs.some((e) => e.startsWith("N8N_URL="))).toBe(false);
     expect(envs).toContain("OLLAMA_URL=http://ollama:11434");

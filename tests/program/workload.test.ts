@@ -1,3 +1,4 @@
+import { createHash } from "crypto";
 import { ProgramRun, RecordedResource, runProgram } from "./harness";
 
 const CONTAINER = "docker:index/container:Container";
@@ -23,7 +24,8 @@ test("replicas get stable names, one alias, and start one after another", () => 
   const replicaDeps = replicas.map((r) =>
     r.dependencies.filter((urn) => urn.includes("docker:index/container:Container::")),
   );
-  expect(replicaDeps[0]).toEqual([]);
+  // The first replica waits for its files' carrier; the others for the replica before.
+  expect(replicaDeps[0]).toEqual([expect.stringMatching(/::api-files$/)]);
   expect(replicaDeps[1]).toEqual([expect.stringMatching(/::api-1$/)]);
   expect(replicaDeps[2]).toEqual([expect.stringMatching(/::api-2$/)]);
   expect(run.outputs.apiNames.value).toEqual(["t-api-1", "t-api-2", "t-api-3"]);
@@ -49,12 +51,37 @@ test("a remote image is pulled by reference, kept on the host, and run by id", (
   expect(byName("web-1").inputs.image).toBe("sha256:mock-registry.example.com/web:2.0.0");
 });
 
-test("with a read-only root, uploads land on an anonymous volume of their directory", () => {
+test("with a read-only root, files come from a carrier through read-only volumes", () => {
   const api = byName("api-1").inputs;
   expect(api.readOnly).toBe(true);
   expect(api.tmpfs).toEqual({ "/tmp": "rw,noexec,nosuid,size=64m" });
-  expect(api.volumes).toEqual([{ containerPath: "/etc/api" }]);
-  expect(api.uploads).toEqual([{ file: "/etc/api/app.json", content: "{}", permissions: "0444" }]);
+  // The provider extracts uploads at /, which Docker refuses on a read-only root: none here.
+  expect(api.uploads).toEqual([]);
+  expect(api.volumes).toEqual([
+    { volumeName: "t-api-files-etc-api", containerPath: "/etc/api", readOnly: true },
+  ]);
+  // The carrier: created with the uploads, never started, writable root, no network.
+  const carrier = byName("api-files").inputs;
+  expect(carrier).toMatchObject({
+    name: "t-api-files",
+    start: false,
+    mustRun: false,
+    restart: "no",
+    readOnly: false,
+    networkMode: "none",
+    volumes: [{ volumeName: "t-api-files-etc-api", containerPath: "/etc/api" }],
+    uploads: [{ file: "/etc/api/app.json", content: "{}", permissions: "0444" }],
+  });
+  expect(carrier.healthcheck).toBeUndefined();
+  expect(byName("api-files-etc-api").inputs.name).toBe("t-api-files-etc-api");
+  // A label with the files' hash replaces the replicas when a file changes.
+  const hash = createHash("sha256")
+    .update("/etc/api/app.json\u00000444\u0000{}\u0000")
+    .digest("hex");
+  for (const n of ["api-1", "api-2", "api-3"]) {
+    const labels = byName(n).inputs.labels as { label: string; value: string }[];
+    expect(labels.find((l) => l.label === "vpn-enterprise.files-sha256")?.value).toBe(hash);
+  }
 });
 
 test("a service that needs a writable root says so, and gets no tmpfs or upload volumes", () => {
@@ -95,9 +122,12 @@ test("values are written as the provider reads them back", () => {
   expect(api.inputs.envs).toEqual(["NODE_ENV=production"]);
   expect(api.replaceOnChanges).toEqual(["tmpfs", "init"]);
   for (const c of run.resources.filter((r) => r.type === CONTAINER)) {
+    const carrier = c.name.endsWith("-files");
+    const files = !carrier && c.inputs.readOnly === true;
     expect((c.inputs.labels as Obj[]).map((l) => l.label)).toEqual([
+      ...(files ? ["vpn-enterprise.files-sha256"] : []),
       "vpn-enterprise.project",
-      "vpn-enterprise.replica",
+      carrier ? "vpn-enterprise.role" : "vpn-enterprise.replica",
       "vpn-enterprise.service",
       "vpn-enterprise.stack",
       "vpn-enterprise.tier",

@@ -1,0 +1,135 @@
+/**
+ * How files reach a read-only root, on a real Docker engine: the Docker provider copies each upload
+ * in as an archive extracted at `/`, which Docker refuses for a read-only root, so the Workload
+ * gives such a service a carrier (created, never started, writable root, a named volume on each
+ * upload directory) and mounts those volumes read-only in the service. Here the carrier and the
+ * server of every prod service with files are created from the inputs the program records, the
+ * uploads copied in as the provider does, and a read-only container with the server's user and
+ * mounts must then read each file with its content, mode and owner. The image is the local test
+ * image (the services' own cannot be pulled here): only Docker's part is under test.
+ *
+ * Opt-in like images.test.ts: VPN_IMAGE_TESTS=1 and root; otherwise reported as skipped.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { cliConfig } from "../stackFiles";
+import { ProgramRun, RecordedResource, isCarrier, reveal, runProgram } from "../program/harness";
+
+const DOCKER =
+  process.env.VPN_DOCKER ?? (fs.existsSync("/usr/bin/docker") ? "/usr/bin/docker" : "docker");
+const IMAGE = "vpn-test/nginx:forky";
+const PREFIX = `vpn-files-test-${process.pid.toString()}`;
+const reason =
+  process.env.VPN_IMAGE_TESTS !== "1"
+    ? "VPN_IMAGE_TESTS=1 is not set"
+    : process.getuid?.() !== 0
+      ? "not root"
+      : undefined;
+if (reason !== undefined) {
+  process.stderr.write(`file carrier tests NOT RUN (reported as skipped): ${reason}\n`);
+}
+
+interface Upload {
+  file: string;
+  content: unknown;
+  permissions: string;
+  owner?: string;
+  group?: string;
+}
+type Volume = { volumeName?: string; containerPath: string; readOnly?: boolean };
+
+function docker(args: string[], input?: Buffer): { status: number | null; out: string } {
+  const r = spawnSync(DOCKER, args, { input, encoding: "utf8", timeout: 120000 });
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+const created = { containers: [] as string[], volumes: [] as string[] };
+const testName = (name: string) => name.replace(/^vpn-enterprise-prod-/, `${PREFIX}-`);
+
+/** The provider's upload: one archive holding only the file, extracted at `/`. */
+function uploadAtRoot(container: string, u: Upload): { status: number | null; out: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vpn-upload-"));
+  try {
+    const rel = u.file.replace(/^\/+/, "");
+    fs.mkdirSync(path.join(dir, path.dirname(rel)), { recursive: true });
+    fs.writeFileSync(path.join(dir, rel), String(reveal(u.content)));
+    fs.chmodSync(path.join(dir, rel), parseInt(u.permissions, 8));
+    fs.chownSync(path.join(dir, rel), Number(u.owner ?? 0), Number(u.group ?? 0));
+    const tar = spawnSync("tar", ["--numeric-owner", "-C", dir, "-c", rel]);
+    return docker(["cp", "-", `${container}:/`], tar.stdout);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const suite = reason === undefined ? describe : describe.skip;
+
+suite("files of a read-only root, through a carrier, on a real Docker engine", () => {
+  let run: ProgramRun;
+  let carriers: RecordedResource[];
+
+  beforeAll(async () => {
+    const prepare = spawnSync("bash", [path.join(__dirname, "prepare.sh")], { encoding: "utf8" });
+    if (prepare.status !== 0) throw new Error(`prepare.sh failed:\n${prepare.stderr}`);
+    run = await runProgram(cliConfig("prod"), "prod");
+    if (run.error) throw run.error;
+    carriers = run.resources.filter((x) => x.type.endsWith(":Container") && isCarrier(x));
+  }, 300000);
+
+  afterAll(() => {
+    for (const c of created.containers) docker(["rm", "-f", c]);
+    for (const v of created.volumes) docker(["volume", "rm", "-f", v]);
+  });
+
+  test("every prod service with files has a carrier, and Docker takes its uploads at /", () => {
+    expect(carriers.length).toBeGreaterThanOrEqual(8);
+    for (const carrier of carriers) {
+      const i = carrier.inputs;
+      const name = testName(String(i.name));
+      const mounts = (i.volumes as Volume[]).flatMap((v) => {
+        const volume = testName(String(v.volumeName));
+        created.volumes.push(volume);
+        return ["-v", `${volume}:${v.containerPath}`];
+      });
+      const create = docker([
+        ...["create", "--name", name, "--network", "none", ...mounts, "--entrypoint", "/bin/sh"],
+        ...[IMAGE, "-c", "exit 0"],
+      ]);
+      expect([name, create.status, create.out]).toEqual([name, 0, expect.any(String)]);
+      created.containers.push(name);
+      for (const u of i.uploads as Upload[]) {
+        const copy = uploadAtRoot(name, u);
+        expect([name, u.file, copy.status, copy.out]).toEqual([name, u.file, 0, ""]);
+      }
+    }
+  });
+
+  test("a read-only container with the server's user and mounts reads every file as uploaded", () => {
+    for (const carrier of carriers) {
+      const server = run.resources.find((x) => x.name === carrier.name.replace(/-files$/, "-1"));
+      expect([carrier.name, server !== undefined]).toEqual([carrier.name, true]);
+      const s = server?.inputs ?? {};
+      expect(s.readOnly).toBe(true);
+      const mounts = (s.volumes as Volume[])
+        .filter((v) => v.volumeName !== undefined && /-files-/.test(v.volumeName))
+        .flatMap((v) => ["-v", `${testName(String(v.volumeName))}:${v.containerPath}:ro`]);
+      for (const u of carrier.inputs.uploads as Upload[]) {
+        const read = docker([
+          ...["run", "--rm", "--read-only", "--network", "none", "--user", String(s.user)],
+          ...["--cap-drop", "ALL", "--security-opt", "no-new-privileges:true", ...mounts],
+          ...["--entrypoint", "/bin/sh", IMAGE, "-c", 'stat -c "%a %u:%g" "$1"; cat "$1"', "sh"],
+          u.file,
+        ]);
+        const owner = `${u.owner ?? "0"}:${u.group ?? "0"}`;
+        const mode = parseInt(u.permissions, 8).toString(8);
+        expect([u.file, read.status, read.out]).toEqual([
+          u.file,
+          0,
+          `${mode} ${owner}\n${String(reveal(u.content))}`,
+        ]);
+      }
+    }
+  });
+});
