@@ -41,10 +41,9 @@ import { TestCertificate, makeCertificate } from "../certs";
 import { labelsOf, reveal, runProgram } from "../program/harness";
 import { PROJECT, cliConfig } from "../stackFiles";
 import { freePort } from "../tools/freePort";
+import { docker, dockerOk, imageTestsSkipReason, run, sleep, tail } from "./docker";
 
 const PREPARE = path.join(__dirname, "prepare.sh");
-const DOCKER =
-  process.env.VPN_DOCKER ?? (fs.existsSync("/usr/bin/docker") ? "/usr/bin/docker" : "docker");
 /** What stands in for the image the program names. */
 const IMAGE = "vpn-test/nginx:forky";
 const PRODUCTION_IMAGE = "nginx:1.28.0-alpine";
@@ -59,52 +58,7 @@ const JOB_WITHIN_MS = 60000;
 /** A new generation must be served within this (the program's reloadCheckSeconds is 5). */
 const RELOAD_WITHIN_MS = 15000;
 
-function skipReason(): string | undefined {
-  if (process.env.VPN_IMAGE_TESTS !== "1") {
-    return "VPN_IMAGE_TESTS=1 is not set (run as root: VPN_IMAGE_TESTS=1 npx jest tests/images)";
-  }
-  if (process.getuid?.() !== 0) return "not root (prepare.sh installs packages and starts dockerd)";
-  return undefined;
-}
-
-const reason = skipReason();
-if (reason !== undefined) {
-  process.stderr.write(`edge image tests NOT RUN (reported as skipped): ${reason}\n`);
-}
-
-interface Run {
-  status: number | null;
-  out: string;
-  seconds: number;
-}
-
-function run(cmd: string, args: string[], timeoutMs = 120000, input?: Buffer): Run {
-  const start = Date.now();
-  const r = spawnSync(cmd, args, {
-    encoding: "utf8",
-    env: { ...process.env, DOCKER_BUILDKIT: "1" },
-    timeout: timeoutMs,
-    maxBuffer: 64 * 1024 * 1024,
-    input,
-  });
-  const out = `${r.stdout}${r.stderr}${r.error ? `\n${String(r.error)}` : ""}`;
-  return { status: r.status, out, seconds: (Date.now() - start) / 1000 };
-}
-
-const docker = (args: string[], timeoutMs?: number, input?: Buffer) =>
-  run(DOCKER, args, timeoutMs, input);
-const tail = (text: string, lines = 60) => text.trimEnd().split("\n").slice(-lines).join("\n");
-
-/** `docker ...` that must succeed; its stdout+stderr, trimmed. */
-function dockerOk(args: string[], timeoutMs?: number): string {
-  const r = docker(args, timeoutMs);
-  if (r.status !== 0) {
-    throw new Error(`docker ${args.join(" ")} -> ${String(r.status)}\n${tail(r.out)}`);
-  }
-  return r.out.trim();
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const reason = imageTestsSkipReason("edge image tests");
 
 function dockerSocket(): string {
   const host = process.env.DOCKER_HOST;

@@ -15,21 +15,12 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { cliConfig } from "../stackFiles";
+import { docker, imageTestsSkipReason } from "./docker";
 import { ProgramRun, RecordedResource, isCarrier, reveal, runProgram } from "../program/harness";
 
-const DOCKER =
-  process.env.VPN_DOCKER ?? (fs.existsSync("/usr/bin/docker") ? "/usr/bin/docker" : "docker");
 const IMAGE = "vpn-test/nginx:forky";
 const PREFIX = `vpn-files-test-${process.pid.toString()}`;
-const reason =
-  process.env.VPN_IMAGE_TESTS !== "1"
-    ? "VPN_IMAGE_TESTS=1 is not set"
-    : process.getuid?.() !== 0
-      ? "not root"
-      : undefined;
-if (reason !== undefined) {
-  process.stderr.write(`file carrier tests NOT RUN (reported as skipped): ${reason}\n`);
-}
+const reason = imageTestsSkipReason("file carrier tests");
 
 interface Upload {
   file: string;
@@ -39,11 +30,6 @@ interface Upload {
   group?: string;
 }
 type Volume = { volumeName?: string; containerPath: string; readOnly?: boolean };
-
-function docker(args: string[], input?: Buffer): { status: number | null; out: string } {
-  const r = spawnSync(DOCKER, args, { input, encoding: "utf8", timeout: 120000 });
-  return { status: r.status, out: `${r.stdout}${r.stderr}` };
-}
 
 const created = { containers: [] as string[], volumes: [] as string[] };
 const testName = (name: string) => name.replace(/^vpn-enterprise-prod-/, `${PREFIX}-`);
@@ -58,7 +44,7 @@ function uploadAtRoot(container: string, u: Upload): { status: number | null; ou
     fs.chmodSync(path.join(dir, rel), parseInt(u.permissions, 8));
     fs.chownSync(path.join(dir, rel), Number(u.owner ?? 0), Number(u.group ?? 0));
     const tar = spawnSync("tar", ["--numeric-owner", "-C", dir, "-c", rel]);
-    return docker(["cp", "-", `${container}:/`], tar.stdout);
+    return docker(["cp", "-", `${container}:/`], undefined, tar.stdout);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

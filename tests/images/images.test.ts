@@ -16,41 +16,22 @@
  * docker/<x>/Dockerfile.dockerignore applies. The built images (vpn-test/<x>:test, :dev) and the
  * bases are kept as the next run's cache; the containers, volumes and temp dirs are removed.
  */
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { randomBytes } from "crypto";
+import { DOCKER, Run, docker, dockerOk, imageTestsSkipReason, run, sleep, tail } from "./docker";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const PREPARE = path.join(__dirname, "prepare.sh");
 // Another docker/ tree (a deliberately broken copy, to see the assertions fail) may stand in.
 const DOCKERFILES = process.env.VPN_IMAGE_DOCKERFILES ?? path.join(ROOT, "docker");
-const DOCKER =
-  process.env.VPN_DOCKER ?? (fs.existsSync("/usr/bin/docker") ? "/usr/bin/docker" : "docker");
 const UID = "1001";
 const TMPFS = "/tmp:rw,noexec,nosuid,size=64m"; // the Workload's TMPFS_OPTIONS
 const STOP_GRACE_SECONDS = 30; // the Workload's default stopGraceSeconds
 const HEALTHY_WITHIN_MS = 90000; // start-period 10s + a few 10s intervals
 
-function skipReason(): string | undefined {
-  if (process.env.VPN_IMAGE_TESTS !== "1") {
-    return "VPN_IMAGE_TESTS=1 is not set (run as root: VPN_IMAGE_TESTS=1 npx jest tests/images)";
-  }
-  if (process.getuid?.() !== 0) return "not root (prepare.sh installs packages and starts dockerd)";
-  return undefined;
-}
-
-const reason = skipReason();
-if (reason !== undefined) {
-  process.stderr.write(`image tests NOT RUN (reported as skipped): ${reason}\n`);
-}
-
-interface Run {
-  status: number | null;
-  out: string;
-  seconds: number;
-}
+const reason = imageTestsSkipReason("image tests");
 
 /** Runs `script` in the image (no network, as the image's own user); it must print only "checked". */
 function expectOnlyChecked(tag: string, script: string): void {
@@ -58,32 +39,6 @@ function expectOnlyChecked(tag: string, script: string): void {
   expect(r.status).toBe(0);
   expect(r.out.trim().split("\n")).toEqual(["checked"]);
 }
-
-function run(cmd: string, args: string[], timeoutMs = 120000): Run {
-  const start = Date.now();
-  const r = spawnSync(cmd, args, {
-    encoding: "utf8",
-    env: { ...process.env, DOCKER_BUILDKIT: "1" },
-    timeout: timeoutMs,
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  const out = `${r.stdout}${r.stderr}${r.error ? `\n${String(r.error)}` : ""}`;
-  return { status: r.status, out, seconds: (Date.now() - start) / 1000 };
-}
-
-const docker = (args: string[], timeoutMs?: number) => run(DOCKER, args, timeoutMs);
-const tail = (text: string, lines = 60) => text.trimEnd().split("\n").slice(-lines).join("\n");
-
-/** `docker ...` that must succeed; its stdout+stderr, trimmed. */
-function dockerOk(args: string[], timeoutMs?: number): string {
-  const r = docker(args, timeoutMs);
-  if (r.status !== 0) {
-    throw new Error(`docker ${args.join(" ")} -> ${String(r.status)}\n${tail(r.out)}`);
-  }
-  return r.out.trim();
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const timings: string[] = [];
 const containers = new Set<string>();
