@@ -138,6 +138,40 @@ build_debian() {
 # (update-ca-certificates), which Debian's node, npm and pip use; elsewhere it changes nothing.
 HOST_CA_BUNDLE=${HOST_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 
+# is_current TAG HASH: true (and says so) when TAG was built from the recipe HASH stands for.
+is_current() {
+  if [ "$("$DOCKER" image inspect -f '{{index .Config.Labels "vpn-test.recipe"}}' "$1" 2>/dev/null)" = "$2" ]; then
+    log "$1 exists"
+    return 0
+  fi
+  return 1
+}
+
+# replace_image TAG COMMAND...: runs COMMAND, which (re)makes TAG, then removes the build TAG had
+# before, untagged now (kept when something still uses it).
+replace_image() {
+  local tag=$1 old
+  shift
+  old=$("$DOCKER" image inspect -f '{{.Id}}' "$tag" 2>/dev/null || true)
+  "$@"
+  [ -z "$old" ] || "$DOCKER" rmi "$old" >/dev/null 2>&1 || true
+}
+
+# build_recipe TAG HASH RECIPE [FILE NAME]...: builds TAG from the Dockerfile RECIPE, labelled with
+# HASH, in a context holding each FILE as NAME.
+build_recipe() {
+  local tag=$1 hash=$2 recipe=$3 ctx
+  shift 3
+  ctx=$(mktemp -d /tmp/vpn-test-image.XXXXXX)
+  printf '%s\nLABEL vpn-test.recipe=%s\n' "$recipe" "$hash" >"$ctx/Dockerfile"
+  while [ $# -gt 0 ]; do
+    cp "$1" "$ctx/$2"
+    shift 2
+  done
+  replace_image "$tag" step "docker build $tag" "$DOCKER" build -q -t "$tag" "$ctx" >/dev/null
+  rm -rf "$ctx"
+}
+
 # build_base TAG ENV PACKAGES...: an image FROM the Debian base with those packages, the host's CA
 # bundle and that ENV line (none when ENV is empty). Rebuilt when its recipe changed: a label holds
 # the hash of the recipe, the Debian base's id and the CA bundle.
@@ -159,21 +193,13 @@ CMD [\"bash\"]"
     printf '%s\n' "$recipe"
     [ -z "$ca" ] || cat "$HOST_CA_BUNDLE"
   } | sha256sum | cut -c1-16)
-  if [ "$("$DOCKER" image inspect -f '{{index .Config.Labels "vpn-test.recipe"}}' "$tag" 2>/dev/null)" = "$hash" ]; then
-    log "$tag exists"
-    return
-  fi
-  local ctx
-  ctx=$(mktemp -d /tmp/vpn-test-base.XXXXXX)
-  printf '%s\nLABEL vpn-test.recipe=%s\n' "$recipe" "$hash" >"$ctx/Dockerfile"
-  [ -z "$ca" ] || cp "$HOST_CA_BUNDLE" "$ctx/host-ca-bundle.crt"
-  local old
-  old=$("$DOCKER" image inspect -f '{{.Id}}' "$tag" 2>/dev/null || true)
+  is_current "$tag" "$hash" && return
   log "building $tag ($*)"
-  step "docker build $tag" "$DOCKER" build -q -t "$tag" "$ctx" >/dev/null
-  rm -rf "$ctx"
-  # The previous build of the tag, untagged now (kept when something still uses it).
-  [ -z "$old" ] || "$DOCKER" rmi "$old" >/dev/null 2>&1 || true
+  if [ -n "$ca" ]; then
+    build_recipe "$tag" "$hash" "$recipe" "$HOST_CA_BUNDLE" host-ca-bundle.crt
+  else
+    build_recipe "$tag" "$hash" "$recipe"
+  fi
 }
 
 # The production edge runs nginx:1.28.0-alpine, which Docker Hub would give; here nginx 1.30 from the
@@ -189,15 +215,9 @@ import_nginx_root() {
     cat "$stamp"
     stat -c %Y "$stamp"
   } | sha256sum | cut -c1-16)
-  if [ "$("$DOCKER" image inspect -f '{{index .Config.Labels "vpn-test.recipe"}}' "$NGINX_ROOT_IMAGE" 2>/dev/null)" = "$hash" ]; then
-    log "$NGINX_ROOT_IMAGE exists"
-    return
-  fi
-  local old
-  old=$("$DOCKER" image inspect -f '{{.Id}}' "$NGINX_ROOT_IMAGE" 2>/dev/null || true)
+  is_current "$NGINX_ROOT_IMAGE" "$hash" && return
   # --one-file-system: whatever a test has mounted inside the chroot stays out.
-  step "docker import $NGINX_ROOT_IMAGE" sh -c "tar -C '$NGINX_ROOT' --one-file-system -c . | '$DOCKER' import -c 'LABEL vpn-test.recipe=$hash' - '$NGINX_ROOT_IMAGE' >/dev/null"
-  [ -z "$old" ] || "$DOCKER" rmi "$old" >/dev/null 2>&1 || true
+  replace_image "$NGINX_ROOT_IMAGE" step "docker import $NGINX_ROOT_IMAGE" sh -c "tar -C '$NGINX_ROOT' --one-file-system -c . | '$DOCKER' import -c 'LABEL vpn-test.recipe=$hash' - '$NGINX_ROOT_IMAGE' >/dev/null"
 }
 
 # vpn-test/nginx:forky: the chroot made to behave like nginx:1.28.0-alpine where the program relies on
@@ -228,21 +248,11 @@ CMD ["nginx", "-g", "daemon off;"]'
     printf '%s\n' "$recipe"
     sha256sum <"$BUSYBOX"
   } | sha256sum | cut -c1-16)
-  if [ "$("$DOCKER" image inspect -f '{{index .Config.Labels "vpn-test.recipe"}}' "$NGINX_IMAGE" 2>/dev/null)" = "$hash" ]; then
-    log "$NGINX_IMAGE exists"
-    return
-  fi
+  is_current "$NGINX_IMAGE" "$hash" && return
   # The image's libc is forky's, not this machine's: only a static binary runs in it for sure.
   if ldd "$BUSYBOX" >/dev/null 2>&1; then die "$BUSYBOX is dynamically linked (install busybox-static)"; fi
-  local ctx old
-  ctx=$(mktemp -d /tmp/vpn-test-nginx-image.XXXXXX)
-  printf '%s\nLABEL vpn-test.recipe=%s\n' "$recipe" "$hash" >"$ctx/Dockerfile"
-  cp "$BUSYBOX" "$ctx/busybox"
-  old=$("$DOCKER" image inspect -f '{{.Id}}' "$NGINX_IMAGE" 2>/dev/null || true)
   log "building $NGINX_IMAGE"
-  step "docker build $NGINX_IMAGE" "$DOCKER" build -q -t "$NGINX_IMAGE" "$ctx" >/dev/null
-  rm -rf "$ctx"
-  [ -z "$old" ] || "$DOCKER" rmi "$old" >/dev/null 2>&1 || true
+  build_recipe "$NGINX_IMAGE" "$hash" "$recipe" "$BUSYBOX" busybox
 }
 
 facts() {
