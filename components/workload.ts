@@ -5,7 +5,7 @@ import * as path from "path";
 import { dockerCpus, goDuration } from "../config/dockerValues";
 import { serviceImage } from "./image";
 import { dockerLabels } from "./labels";
-import { WorkloadArgs, containerName, validateWorkload } from "./workloadArgs";
+import { WorkloadArgs, containerName, isWithin, validateWorkload } from "./workloadArgs";
 
 export * from "./workloadArgs";
 
@@ -289,8 +289,4 @@ function topDirectories(dirs: readonly string[]): string[] {
 /** A directory as a name suffix: `/run/secrets` -> `-run-secrets`. */
 function slug(dir: string): string {
   return dir.replace(/[^A-Za-z0-9]+/g, "-").replace(/-+$/, "");
-}
-
-function isWithin(dir: string, root: string): boolean {
-  return dir === root || dir.startsWith(`${root.replace(/\/$/, "")}/`);
 }

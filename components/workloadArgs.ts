@@ -155,6 +155,11 @@ export function workloadFromConfig(
 }
 
 /** A catalog key as container names and network aliases spell it: `pythonAi` -> `python-ai`. */
+/** True when directory `dir` is `root` or lies below it. */
+export function isWithin(dir: string, root: string): boolean {
+  return dir === root || dir.startsWith(`${root.replace(/\/$/, "")}/`);
+}
+
 /** The Docker name of a service's replica `index` (from 1); fixed, so others can address it. */
 export function containerName(namePrefix: string, service: string, index: number): string {
   return `${namePrefix}-${service}-${index}`;
@@ -217,7 +222,7 @@ export function validateWorkload(args: WorkloadArgs): void {
   for (const f of files) {
     // Files reach a read-only root through volumes of their own (see Workload), which cannot be
     // mounted inside another volume.
-    const under = (args.volumes ?? []).find((v) => f.startsWith(`${v.path.replace(/\/$/, "")}/`));
+    const under = (args.volumes ?? []).find((v) => isWithin(path.posix.dirname(f), v.path));
     if (under) problems.push(`files: ${f} is inside the volume at ${under.path}`);
   }
   const dupes = files.filter((f, i) => files.indexOf(f) !== i);

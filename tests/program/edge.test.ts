@@ -29,9 +29,10 @@ const run = runEachStack(STACKS, cliConfig);
 const containers = runningContainers;
 const byService = (r: ProgramRun, service: string): RecordedResource | undefined =>
   containers(r).find((c) => labelsOf(c)["vpn-enterprise.service"] === service);
-const uploadsOf = (c: RecordedResource | undefined) => (c?.inputs.uploads ?? []) as Upload[];
+/** A container's own uploads (the edge's jobs have a writable root: no carrier). */
+const ownUploads = (c: RecordedResource | undefined) => (c?.inputs.uploads ?? []) as Upload[];
 const fileOf = (c: RecordedResource | undefined, name: string) =>
-  reveal(uploadsOf(c).find((u) => u.file === `/staging/${name}`)?.content) as string | undefined;
+  reveal(ownUploads(c).find((u) => u.file === `/staging/${name}`)?.content) as string | undefined;
 
 /** Runs prod with `tls` replaced (e.g. a files-mode certificate). */
 async function prodWithTls(tls: Obj): Promise<ProgramRun> {
@@ -83,7 +84,7 @@ describe.each(STACKS)("the %s stack's edge", (stack) => {
     // With TLS (prod), HTTP redirects to the domain on the standard port; dev has no redirect.
     expect(site.includes("return 301 https://vpn.example.com$request_uri;")).toBe(stack === "prod");
     // Config files are not secret: a preview shows their diff.
-    for (const u of uploadsOf(job)) expect(isSecretValue(u.content)).toBe(false);
+    for (const u of ownUploads(job)) expect(isSecretValue(u.content)).toBe(false);
   });
 
   test("nginx itself: non-root, read-only, its site volume read-only, no files of its own", () => {
@@ -191,7 +192,7 @@ test("a new certificate changes the secrets job only; the key stays inside a sec
   const secrets = byService(b, "nginx-secrets");
   expect(fileOf(secrets, "tls.crt")).toBe(second.certPem);
   expect(fileOf(secrets, "tls.key")).toBe(second.keyPem);
-  const key = uploadsOf(secrets).find((u) => u.file === "/staging/tls.key");
+  const key = ownUploads(secrets).find((u) => u.file === "/staging/tls.key");
   expect([isSecretValue(key?.content), key?.permissions]).toEqual([true, "0400"]);
   // Nowhere else, not even inside another resource's inputs.
   const elsewhere = b.resources.filter((x) => x !== secrets);
