@@ -1,6 +1,7 @@
 /**
- * init.sql for the platform's PostgreSQL 15: extensions, the app and read-only roles, their
- * passwords (read from files by psql) and privileges. Pure: typed values in, file text out.
+ * init.sql for the platform's PostgreSQL 15: extensions, the app, read-only and (optional)
+ * monitoring roles, their passwords (read from files by psql) and privileges. Pure: typed values
+ * in, file text out.
  */
 import { quoteIdent, quoteLiteral, POSTGRES_EXTENSIONS } from "./postgres";
 
@@ -19,7 +20,20 @@ export interface InitSqlInput {
   readonly appPasswordFile: string;
   /** File holding the read-only role's password, read by psql when init.sql runs. */
   readonly readonlyPasswordFile: string;
+  /** A login for postgres-exporter: statistics only (pg_monitor), none of the data. Default: none. */
+  readonly monitor?: InitSqlMonitor;
 }
+
+/** The monitoring role: member of pg_monitor, no privileges on the schema's objects. */
+export interface InitSqlMonitor {
+  /** The role's name, e.g. vpn_monitor. */
+  readonly user: string;
+  /** File holding its password, read by psql when init.sql runs. */
+  readonly passwordFile: string;
+}
+
+/** How many sessions the monitoring role may hold: the exporter needs one or two. */
+export const MONITOR_CONNECTION_LIMIT = 3;
 
 const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 // The path ends up in a psql backtick command and in an SQL literal: no quotes, no `:` (psql
@@ -60,6 +74,20 @@ function passwordFromFile(role: string, variable: string, file: string): string[
   ];
 }
 
+const ROLE_ATTRIBUTES =
+  "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT";
+
+/** Steps of init.sql that create a login role when it is missing and (re)set its attributes. */
+function createRole(role: string, extra = ""): string[] {
+  const attributes = `${ROLE_ATTRIBUTES}${extra}`;
+  return [
+    `SELECT format('CREATE ROLE %I ${attributes}', ${quoteLiteral(role)})`,
+    `  WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = ${quoteLiteral(role)}) \\gexec`,
+    // A role that existed before gets the same attributes: nobody keeps a stray SUPERUSER.
+    `ALTER ROLE ${quoteIdent(role)} WITH ${attributes};`,
+  ];
+}
+
 /** GRANTs on the existing objects of schema public, leaving out extension members. */
 function grantExisting(
   kind: "tables" | "sequences" | "routines",
@@ -90,8 +118,38 @@ function grantExisting(
 }
 
 /**
- * init.sql: extensions, the app and read-only roles with their passwords from files, and their
- * privileges. Run by psql (`psql -v ON_ERROR_STOP=1 -d <database> -f init.sql`) as the admin, on
+ * The monitoring role: its password, statistics through pg_monitor (every session's query text,
+ * every setting, database sizes), read-only sessions and a connection limit. A membership someone
+ * added by hand (pg_read_all_data, the app's role) goes on every run: the role reads no data.
+ */
+function monitorRole({ user: role, passwordFile }: InitSqlMonitor): string[] {
+  const m = quoteIdent(role);
+  return [
+    ...createRole(role, ` CONNECTION LIMIT ${MONITOR_CONNECTION_LIMIT}`),
+    ...passwordFromFile(role, "monitor_password", passwordFile),
+    `ALTER ROLE ${m} SET default_transaction_read_only = on;`,
+    `SELECT DISTINCT format('REVOKE %I FROM %I', g.rolname, ${quoteLiteral(role)})`,
+    `  FROM pg_catalog.pg_auth_members am JOIN pg_catalog.pg_roles g ON g.oid = am.roleid`,
+    `  WHERE am.member = ${quoteLiteral(role)}::regrole AND g.rolname <> 'pg_monitor'`,
+    `  ORDER BY 1 \\gexec`,
+    `GRANT pg_monitor TO ${m};`,
+  ];
+}
+
+/** The monitoring role loses any privilege someone granted it on the schema's objects. */
+function monitorNoData(role: string): string[] {
+  const m = quoteIdent(role);
+  return [
+    "",
+    "-- The monitoring role reads statistics, never the data: no privilege on the schema's objects.",
+    `REVOKE ALL ON ALL TABLES IN SCHEMA public FROM ${m};`,
+    `REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM ${m};`,
+  ];
+}
+
+/**
+ * init.sql: extensions, the app, read-only and (when given) monitoring roles with their passwords
+ * from files, and their privileges. Run by psql (`psql -v ON_ERROR_STOP=1 -d <database> -f init.sql`) as the admin, on
  * first start, before every deploy's migrations and after a restore: it is idempotent, and a
  * re-run sets the passwords again from the files (rotation).
  */
@@ -100,9 +158,19 @@ export function renderInitSql(input: InitSqlInput): string {
   const admin = sqlName("adminUser", input.adminUser);
   const app = sqlName("appUser", input.appUser);
   const ro = sqlName("readonlyUser", input.readonlyUser);
-  if (new Set([admin, app, ro]).size !== 3) {
+  const monitor: InitSqlMonitor | undefined = input.monitor && {
+    user: sqlName("monitor.user", input.monitor.user),
+    passwordFile: secretPath("monitor.passwordFile", input.monitor.passwordFile),
+  };
+  const mon = monitor?.user;
+  if (mon === undefined && new Set([admin, app, ro]).size !== 3) {
     throw new Error(
       `appUser, readonlyUser: given ${JSON.stringify([admin, app, ro])}; adminUser, appUser and readonlyUser must be three different roles`,
+    );
+  }
+  if (mon !== undefined && new Set([admin, app, ro, mon]).size !== 4) {
+    throw new Error(
+      `appUser, readonlyUser, monitor.user: given ${JSON.stringify([admin, app, ro, mon])}; adminUser, appUser, readonlyUser and monitor.user must be four different roles`,
     );
   }
   const allowed: readonly string[] = POSTGRES_EXTENSIONS;
@@ -120,13 +188,7 @@ export function renderInitSql(input: InitSqlInput): string {
   const roFile = secretPath("readonlyPasswordFile", input.readonlyPasswordFile);
 
   const [db, a, r, adm] = [database, app, ro, admin].map(quoteIdent);
-  const attributes = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT";
-  const createRole = (role: string) => [
-    `SELECT format('CREATE ROLE %I ${attributes}', ${quoteLiteral(role)})`,
-    `  WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = ${quoteLiteral(role)}) \\gexec`,
-    // A role that existed before gets the same attributes: nobody keeps a stray SUPERUSER.
-    `ALTER ROLE ${quoteIdent(role)} WITH ${attributes};`,
-  ];
+  const logins = [a, r, ...(mon === undefined ? [] : [quoteIdent(mon)])].join(", ");
   const wrongDb = `init.sql: connected to the wrong database; run it with -d ${database}`;
 
   return [
@@ -160,12 +222,13 @@ export function renderInitSql(input: InitSqlInput): string {
     ...createRole(ro),
     ...passwordFromFile(ro, "readonly_password", roFile),
     `ALTER ROLE ${r} SET default_transaction_read_only = on;`,
+    ...(monitor === undefined ? [] : monitorRole(monitor)),
     "",
     "-- Only these roles may connect; nobody but the admin creates schemas or temporary tables.",
     `REVOKE ALL ON DATABASE ${db} FROM PUBLIC;`,
-    `REVOKE ALL ON DATABASE ${db} FROM ${a}, ${r};`,
-    `GRANT CONNECT ON DATABASE ${db} TO ${a}, ${r};`,
-    `REVOKE CREATE ON SCHEMA public FROM PUBLIC, ${a}, ${r};`,
+    `REVOKE ALL ON DATABASE ${db} FROM ${logins};`,
+    `GRANT CONNECT ON DATABASE ${db} TO ${logins};`,
+    `REVOKE CREATE ON SCHEMA public FROM PUBLIC, ${logins};`,
     `GRANT USAGE ON SCHEMA public TO ${a}, ${r};`,
     "",
     "-- The app reads and writes data. Existing objects first (extension members keep their own",
@@ -182,6 +245,7 @@ export function renderInitSql(input: InitSqlInput): string {
     ...grantExisting("sequences", "SELECT", ro),
     `ALTER DEFAULT PRIVILEGES FOR ROLE ${adm} IN SCHEMA public GRANT SELECT ON TABLES TO ${r};`,
     `ALTER DEFAULT PRIVILEGES FOR ROLE ${adm} IN SCHEMA public GRANT SELECT ON SEQUENCES TO ${r};`,
+    ...(monitor === undefined ? [] : monitorNoData(monitor.user)),
     "",
     "COMMIT;",
     "",

@@ -43,7 +43,41 @@ export interface RedisConfInput {
   readonly maxmemoryPolicy: RedisEvictionPolicy;
   /** One rule per guarded command (every command of REDIS_GUARDED_COMMANDS must be present). */
   readonly commands: Readonly<Record<RedisGuardedCommand, RedisCommandRule>>;
+  /** An ACL user for redis_exporter: introspection only, no keys, no channels. Default: none. */
+  readonly monitor?: RedisMonitorUser;
 }
+
+export interface RedisMonitorUser {
+  /** ACL user name, e.g. redis_exporter: 1 to 32 of a-z, 0-9, _ and -, starting with a letter. */
+  readonly user: string;
+  /** Its password (AUTH <user> <password>); not empty. */
+  readonly password: string;
+}
+
+/**
+ * The monitoring user's commands: the introspection redis_exporter sends (CLUSTER INFO only answers
+ * an error on a standalone server) and nothing that reads a key or a channel. ACL rules name
+ * commands by their original names whatever rename-command did, so the list holds under every
+ * command rule. CONFIG GET is left out on purpose: `CONFIG GET *` returns requirepass in clear
+ * text, which would make the monitoring password as good as the default user's; redis_exporter
+ * logs the refusal at debug level and reads maxmemory from INFO.
+ */
+export const REDIS_MONITOR_COMMANDS = [
+  "ping",
+  "info",
+  "client|list",
+  "client|setname",
+  "slowlog|get",
+  "slowlog|len",
+  "latency|latest",
+  "latency|histogram",
+  "memory|stats",
+  "dbsize",
+  "select",
+  "cluster|info",
+] as const;
+
+const MONITOR_USER = /^[a-z][a-z0-9_-]{0,31}$/;
 
 const RENAME_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
 
@@ -122,6 +156,24 @@ function commandProblems(commands: RedisConfInput["commands"] | null | undefined
   return problems;
 }
 
+function monitorProblems(monitor: RedisMonitorUser | undefined): string[] {
+  if (monitor === undefined) return [];
+  const problems: string[] = [];
+  const { user, password } = monitor;
+  // "default" is the requirepass user: a line for it would replace its rules.
+  if (typeof user !== "string" || !MONITOR_USER.test(user) || user === "default") {
+    problems.push(
+      `monitor.user: 1 to 32 of a-z, 0-9, _ or -, starting with a letter, not "default", got ${JSON.stringify(user)}`,
+    );
+  }
+  if (typeof password !== "string" || password === "") {
+    problems.push("monitor.password: must not be empty");
+  } else if (/[\r\n\0]/.test(password)) {
+    problems.push("monitor.password: must not contain a line break or NUL");
+  }
+  return problems;
+}
+
 function problemsOf(input: RedisConfInput): string[] {
   const problems: string[] = [];
   if (!Number.isInteger(input.port) || input.port < 1 || input.port > 65535) {
@@ -140,7 +192,17 @@ function problemsOf(input: RedisConfInput): string[] {
       `maxmemoryPolicy: one of ${REDIS_EVICTION_POLICIES.join(", ")}, got ${JSON.stringify(input.maxmemoryPolicy)}`,
     );
   }
-  return [...problems, ...commandProblems(input.commands)];
+  return [...problems, ...commandProblems(input.commands), ...monitorProblems(input.monitor)];
+}
+
+/**
+ * The monitoring user's ACL line. The password goes in one quoted argument, as requirepass does.
+ * resetkeys and resetchannels say in the file what a new user already lacks: no key, no channel.
+ */
+function monitorUserLine(monitor: RedisMonitorUser): string {
+  const commands = REDIS_MONITOR_COMMANDS.map((command) => `+${command}`).join(" ");
+  const password = redisQuote(`>${monitor.password}`);
+  return `user ${monitor.user} on ${password} resetkeys resetchannels -@all ${commands}`;
 }
 
 export function renderRedisConf(input: RedisConfInput): string {
@@ -156,6 +218,7 @@ export function renderRedisConf(input: RedisConfInput): string {
     "bind * -::*",
     "protected-mode yes",
     `requirepass ${redisQuote(input.password)}`,
+    ...(input.monitor === undefined ? [] : [monitorUserLine(input.monitor)]),
     `dir ${redisQuote(input.dataDir)}`,
     "appendonly yes",
     "appendfsync everysec",

@@ -9,7 +9,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { renderInitSql } from "../../render/initSql";
+import { MONITOR_CONNECTION_LIMIT, renderInitSql } from "../../render/initSql";
 import { renderPostgresConf } from "../../render/postgres";
 import {
   busyboxPath,
@@ -37,6 +37,9 @@ const ADMIN_PASSWORD = "adm:in\\pass #word-1";
 const APP_PASSWORD = "app pa'ss\"wo\\rd:1 $(touch /tmp/vpn-pg-test-pwned) `id`";
 const APP_PASSWORD_2 = "rotated-app-password-2-ü:x";
 const RO_PASSWORD = "ro-Pässwörd-🚀-long-enough";
+const MON = "vpn_monitor";
+const MON_PASSWORD = 'mon\'itor "pw" :x $(touch /tmp/vpn-pg-test-pwned) `id`-ü';
+const MON_PASSWORD_2 = "rotated-monitor-password-2";
 
 let busybox: string;
 let dir: string;
@@ -290,6 +293,210 @@ describe("init.sql", () => {
       expect(texts).not.toContain(secret);
     }
     expect(fs.readFileSync(initSql, "utf8")).not.toContain(APP_PASSWORD_2);
+    expect(fs.existsSync("/tmp/vpn-pg-test-pwned")).toBe(false);
+  });
+});
+
+describe("init.sql with a monitoring role for postgres-exporter", () => {
+  let monFile: string;
+  let monitorInitSql: string;
+  const monitor = (password = MON_PASSWORD) => conn(MON, DB, pgpassFor(MON, password));
+  // The app's password as the file holds it now (an earlier test rotates it).
+  const app = () => conn(APP, DB, pgpassFor(APP, fs.readFileSync(appFile, "utf8")));
+  const runMonitorInitSql = () => psqlTry(asAdmin(), ["-f", monitorInitSql], bbPath);
+  const refused = (sql: string) => psqlTry(monitor(), ["-c", sql]).stderr;
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  /** A session that stays open (pg_sleep) until the admin ends it, as a busy client would. */
+  const hold = (c: Conn, marker: string): ChildProcess =>
+    spawn(
+      path.join(PG_BIN, "psql"),
+      ["-X", "-q", "-At", "--no-password", "-c", `SELECT pg_sleep(12) AS ${marker}`],
+      { env: { ...pgEnv(c), PATH: process.env.PATH ?? "" }, stdio: "ignore" },
+    );
+  const sessions = (marker: string) =>
+    psql(
+      admin,
+      `SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%AS ${marker}' AND pid <> pg_backend_pid()`,
+    );
+  async function waitForSessions(marker: string, n: number): Promise<void> {
+    for (let i = 0; i < 100 && sessions(marker) !== String(n); i++) await sleep(100);
+    expect(sessions(marker)).toBe(String(n));
+  }
+  async function end(marker: string, children: ChildProcess[]): Promise<void> {
+    psql(
+      admin,
+      `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE '%AS ${marker}' AND pid <> pg_backend_pid()`,
+    );
+    await Promise.all(
+      children.map(
+        (child) =>
+          new Promise((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) resolve(null);
+            else child.once("exit", resolve);
+          }),
+      ),
+    );
+  }
+
+  beforeAll(() => {
+    monFile = path.join(dir, "secrets", "postgres_monitor_password");
+    fs.writeFileSync(monFile, MON_PASSWORD);
+    monitorInitSql = path.join(dir, "init-monitor.sql");
+    fs.writeFileSync(
+      monitorInitSql,
+      renderInitSql({
+        database: DB,
+        adminUser: ADMIN,
+        appUser: APP,
+        readonlyUser: RO,
+        extensions: ["pgcrypto", "pg_stat_statements", "uuid-ossp", "citext"],
+        appPasswordFile: appFile,
+        readonlyPasswordFile: roFile,
+        monitor: { user: MON, passwordFile: monFile },
+      }),
+    );
+    // An application table from before the monitoring role existed.
+    psql(admin, "CREATE TABLE monitor_secrets_early (id int PRIMARY KEY, secret text)");
+  });
+
+  test("runs, and again, creating a login with pg_monitor, read-only sessions and a limit", () => {
+    for (let i = 0; i < 2; i++) {
+      const r = runMonitorInitSql();
+      expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+    }
+    expect(
+      psql(
+        admin,
+        `SELECT rolname, rolcanlogin, rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls, rolinherit, rolconnlimit, rolconfig
+         FROM pg_roles WHERE rolname = '${MON}'`,
+      ),
+    ).toBe(`${MON}|t|f|f|f|f|f|t|${MONITOR_CONNECTION_LIMIT}|{default_transaction_read_only=on}`);
+    expect(
+      psql(
+        admin,
+        `SELECT string_agg(roleid::regrole::text, ',') FROM pg_auth_members WHERE member = '${MON}'::regrole`,
+      ),
+    ).toBe("pg_monitor");
+    expect(psql(monitor(), "SELECT current_user, current_setting('transaction_read_only')")).toBe(
+      `${MON}|on`,
+    );
+  });
+
+  test("reads every session's statistics and query text, settings and database sizes", async () => {
+    psql(admin, "INSERT INTO monitor_secrets_early VALUES (1, 'early secret')");
+    const marker = "monitor_marker_5150";
+    const busy = hold(app(), marker);
+    try {
+      await waitForSessions(marker, 1);
+      // The app's only session is the busy one.
+      const activity = `SELECT usename, query FROM pg_stat_activity WHERE usename = '${APP}'`;
+      expect(psql(monitor(), activity)).toBe(`${APP}|SELECT pg_sleep(12) AS ${marker}`);
+      // Without pg_monitor another role's query text is hidden: the grant is what shows it.
+      expect(psql(conn(RO, DB, pgpassFor(RO, RO_PASSWORD)), activity)).toBe(
+        `${APP}|<insufficient privilege>`,
+      );
+    } finally {
+      await end(marker, [busy]);
+    }
+    expect(
+      psql(
+        monitor(),
+        `SELECT datname, numbackends >= 1, xact_commit > 0 FROM pg_stat_database WHERE datname = '${DB}'`,
+      ),
+    ).toBe(`${DB}|t|t`);
+    expect(psql(monitor(), `SELECT pg_database_size('${DB}') > 0`)).toBe("t");
+    expect(psql(monitor(), "SELECT setting FROM pg_settings WHERE name = 'max_connections'")).toBe(
+      "40",
+    );
+    expect(psql(monitor(), "SHOW data_directory")).toBe(path.join(dir, "pgdata"));
+    expect(
+      psqlTry(conn(RO, DB, pgpassFor(RO, RO_PASSWORD)), ["-c", "SHOW data_directory"]).stderr,
+    ).toContain("pg_read_all_settings");
+    expect(Number(psql(monitor(), "SELECT count(*) FROM pg_stat_statements"))).toBeGreaterThan(0);
+  });
+
+  test("reads no application table, old or new, and creates nothing", () => {
+    psql(admin, "CREATE TABLE monitor_secrets_later (id bigserial PRIMARY KEY, secret text)");
+    psql(app(), "INSERT INTO monitor_secrets_later (secret) VALUES ('later secret')");
+    for (const table of ["monitor_secrets_early", "monitor_secrets_later"]) {
+      expect(refused(`SELECT * FROM ${table}`)).toContain(`permission denied for table ${table}`);
+    }
+    expect(refused("SELECT nextval('monitor_secrets_later_id_seq')")).toContain(
+      "permission denied for sequence monitor_secrets_later_id_seq",
+    );
+    expect(refused("CREATE TABLE mine (id int)")).toContain(
+      "cannot execute CREATE TABLE in a read-only transaction",
+    );
+    expect(refused("BEGIN READ WRITE; CREATE TABLE mine (id int); COMMIT")).toContain(
+      "permission denied for schema public",
+    );
+    expect(refused("BEGIN READ WRITE; CREATE TEMP TABLE mine (id int); COMMIT")).toContain(
+      "permission denied to create temporary tables",
+    );
+    expect(refused("BEGIN READ WRITE; DELETE FROM monitor_secrets_later; COMMIT")).toContain(
+      "permission denied for table monitor_secrets_later",
+    );
+  });
+
+  test(`holds at most ${MONITOR_CONNECTION_LIMIT} sessions`, async () => {
+    const marker = "monitor_limit_7071";
+    const held = Array.from({ length: MONITOR_CONNECTION_LIMIT }, () => hold(monitor(), marker));
+    try {
+      await waitForSessions(marker, MONITOR_CONNECTION_LIMIT);
+      expect(psqlTry(monitor(), ["-c", "SELECT 1"]).stderr).toContain(
+        `too many connections for role "${MON}"`,
+      );
+    } finally {
+      await end(marker, held);
+    }
+    expect(psql(monitor(), "SELECT 1")).toBe("1");
+  });
+
+  test("a grant or membership added by hand is taken away by the next run", () => {
+    psql(
+      admin,
+      `GRANT SELECT ON monitor_secrets_early TO ${MON}; GRANT pg_read_all_data TO ${MON}; GRANT ${APP} TO ${MON}`,
+    );
+    // The grants work, so the check below can fail.
+    expect(psql(monitor(), "SELECT secret FROM monitor_secrets_later")).toBe("later secret");
+    expect(psql(monitor(), "SELECT secret FROM monitor_secrets_early")).toBe("early secret");
+    const r = runMonitorInitSql();
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+    for (const table of ["monitor_secrets_early", "monitor_secrets_later"]) {
+      expect(refused(`SELECT * FROM ${table}`)).toContain(`permission denied for table ${table}`);
+    }
+    expect(
+      psql(admin, `SELECT count(*) FROM pg_auth_members WHERE member = '${MON}'::regrole`),
+    ).toBe("1");
+  });
+
+  test("a re-run rotates its password; an empty file fails and changes nothing", () => {
+    fs.writeFileSync(monFile, MON_PASSWORD_2);
+    expect(runMonitorInitSql().status).toBe(0);
+    expect(psql(monitor(MON_PASSWORD_2), "SELECT current_user")).toBe(MON);
+    expect(psqlTry(monitor(MON_PASSWORD), ["-c", "SELECT 1"]).stderr).toContain(
+      `password authentication failed for user "${MON}"`,
+    );
+
+    fs.writeFileSync(monFile, "");
+    const empty = runMonitorInitSql();
+    fs.writeFileSync(monFile, MON_PASSWORD_2);
+    expect(empty.status).not.toBe(0);
+    expect(empty.stderr).toContain(
+      `the password file ${monFile} for role ${MON} is missing or empty`,
+    );
+    expect(psql(monitor(MON_PASSWORD_2), "SELECT 1")).toBe("1");
+  });
+
+  test("its passwords reach neither the server log nor pg_stat_statements", () => {
+    const log = fs.readFileSync(server?.logFile ?? "", "utf8");
+    expect(log).toContain(`AS monitor_marker_5150`);
+    const texts = psql(admin, "SELECT string_agg(query, E'\\n') FROM pg_stat_statements");
+    for (const secret of [MON_PASSWORD, MON_PASSWORD_2, "mon''itor"]) {
+      expect(log).not.toContain(secret);
+      expect(texts).not.toContain(secret);
+    }
     expect(fs.existsSync("/tmp/vpn-pg-test-pwned")).toBe(false);
   });
 });

@@ -3,11 +3,13 @@
  * (Debian's redis-server package; .ci/run installs it).
  */
 import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import {
   REDIS_GUARDED_COMMANDS,
+  REDIS_MONITOR_COMMANDS,
   RedisCommandRule,
   RedisConfInput,
   RedisGuardedCommand,
@@ -19,6 +21,10 @@ import { freePort } from "./freePort";
 // Quotes, a backslash, a space and a '#': what redis.conf quoting must survive.
 const PASSWORD = 'pa ss"wo\\rd#1-long-enough';
 const KEYS_NAME = "keys_for-ops_7c1e";
+const MONITOR_USER = "redis_exporter";
+// The same quoting hazards as PASSWORD, plus non-ASCII.
+const MONITOR_PASSWORD = 'mon "pw"\\ #2-ü-long-enough';
+const MONITOR = { user: MONITOR_USER, password: MONITOR_PASSWORD };
 
 const ALL_ENABLED = Object.fromEntries(REDIS_GUARDED_COMMANDS.map((c) => [c, "enabled"])) as Record<
   RedisGuardedCommand,
@@ -51,6 +57,9 @@ function cli(port: number, args: string[], password?: string, input?: Buffer): s
 }
 
 const info = (port: number, section: string) => cli(port, ["info", section], PASSWORD);
+/** redis-cli's answer as the monitoring user (AUTH redis_exporter <password>). */
+const monitorCli = (port: number, args: string[], password = MONITOR_PASSWORD) =>
+  cli(port, ["--user", MONITOR_USER, ...args], password);
 const field = (text: string, name: string) => new RegExp(`^${name}:(.*)$`, "m").exec(text)?.[1];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -315,6 +324,146 @@ test("a FLUSHDB in the AOF stops Redis once FLUSHDB is disabled, until the AOF i
   expect(after.proc.exitCode).toBeNull();
   expect(cli(after.port, ["get", "kept"], PASSWORD)).toBe("2");
   await stop(after);
+});
+
+describe("with a monitoring user for redis_exporter", () => {
+  let watched: Server;
+  let watchedOpen: Server;
+  let renamedConfig: Server;
+  const CONFIG_NAME = "cfg_ops_91b2";
+  const subscribeAs = (port: number, args: string[]) =>
+    spawnSync(
+      "redis-cli",
+      ["-h", "127.0.0.1", "-p", String(port), "--user", MONITOR_USER, ...args],
+      { env: cliEnv(MONITOR_PASSWORD), encoding: "utf8", timeout: 3000 },
+    );
+
+  beforeAll(async () => {
+    const rules = { maxmemoryMb: 8, maxmemoryPolicy: "noeviction", monitor: MONITOR } as const;
+    watched = await start(tempDir(), { ...rules, commands: GUARDED });
+    watchedOpen = await start(tempDir(), { ...rules, commands: ALL_ENABLED });
+    renamedConfig = await start(tempDir(), {
+      ...rules,
+      commands: { ...ALL_ENABLED, CONFIG: { renameTo: CONFIG_NAME } },
+    });
+  });
+
+  test("redis-server loads the file under every command rule, with the user as rendered", () => {
+    for (const server of [watched, watchedOpen, renamedConfig]) {
+      expect({ exitCode: server.proc.exitCode, log: server.log() }).toEqual({
+        exitCode: null,
+        log: expect.not.stringMatching(/error|fatal/i) as unknown,
+      });
+      const users = cli(server.port, ["acl", "list"], PASSWORD).split("\n");
+      expect(users).toHaveLength(2);
+      expect(users[0]).toMatch(/^user default on #[0-9a-f]{64} ~\* &\* \+@all$/);
+      const rules = users[1].split(" ");
+      expect(rules.slice(0, 3)).toEqual(["user", MONITOR_USER, "on"]);
+      // Only one password, and it is MONITOR_PASSWORD byte for byte: the quoting survived.
+      expect(rules.filter((r) => r.startsWith("#"))).toEqual([
+        `#${createHash("sha256").update(MONITOR_PASSWORD).digest("hex")}`,
+      ]);
+      expect(rules.filter((r) => /^[~%&]|^allkeys$|^allchannels$|^nopass$/.test(r))).toEqual([]);
+      expect(rules).toContain("resetchannels");
+      expect(rules.filter((r) => /^[+-]/.test(r)).sort()).toEqual(
+        ["-@all", ...REDIS_MONITOR_COMMANDS.map((c) => `+${c}`)].sort(),
+      );
+    }
+  });
+
+  test("the monitoring user logs in and reads what redis_exporter reads", () => {
+    cli(watchedOpen.port, ["set", "counted", "1"], PASSWORD);
+    const port = watchedOpen.port;
+    expect(monitorCli(port, ["ping"])).toBe("PONG");
+    const all = monitorCli(port, ["info", "all"]);
+    expect(field(all, "maxmemory")).toBe(String(8 * 1024 * 1024));
+    expect(field(all, "db0")).toMatch(/^keys=1,/);
+    expect(all).toMatch(/^cmdstat_set:calls=/m);
+    expect(monitorCli(port, ["dbsize"])).toBe("1");
+    expect(monitorCli(port, ["client", "setname", "redis_exporter"])).toBe("OK");
+    expect(monitorCli(port, ["client", "list"])).toMatch(/ user=redis_exporter /);
+    expect(monitorCli(port, ["slowlog", "len"])).toMatch(/^\d+$/);
+    expect(monitorCli(port, ["slowlog", "get", "1"])).not.toMatch(/NOPERM/);
+    expect(monitorCli(port, ["latency", "latest"])).not.toMatch(/NOPERM/);
+    expect(monitorCli(port, ["latency", "histogram", "set"])).toMatch(/^set\ncalls\n/);
+    expect(monitorCli(port, ["memory", "stats"])).toMatch(/^peak\.allocated\n/);
+    expect(monitorCli(port, ["select", "1"])).toBe("OK");
+    expect(monitorCli(port, ["cluster", "info"])).toMatch(/cluster support disabled/);
+    expect(cli(port, ["auth", MONITOR_USER, MONITOR_PASSWORD])).toBe("OK");
+    expect(cli(port, ["auth", MONITOR_USER, "wrong-password"])).toMatch(/^WRONGPASS /);
+  });
+
+  test("it cannot read, write or list keys, run scripts, or reach the configuration", () => {
+    cli(watchedOpen.port, ["set", "secret", "v1"], PASSWORD);
+    for (const args of [
+      ["get", "secret"],
+      ["set", "secret", "v2"],
+      ["del", "secret"],
+      ["keys", "*"],
+      ["scan", "0"],
+      ["randomkey"],
+      ["type", "secret"],
+      ["exists", "secret"],
+      ["dump", "secret"],
+      ["object", "encoding", "secret"],
+      ["memory", "usage", "secret"],
+      ["eval", "return redis.call('get', 'secret')", "0"],
+      ["flushdb"],
+      ["flushall"],
+      ["config", "get", "requirepass"],
+      ["config", "set", "maxmemory", "1"],
+      ["acl", "list"],
+      ["acl", "whoami"],
+      ["debug", "sleep", "0"],
+      ["client", "kill", "type", "normal"],
+      ["publish", "news", "x"],
+      ["shutdown", "nosave"],
+    ]) {
+      expect([args.join(" "), monitorCli(watchedOpen.port, args)]).toEqual([
+        args.join(" "),
+        expect.stringMatching(/^NOPERM /),
+      ]);
+    }
+    for (const args of [["subscribe", "news"], ["psubscribe", "*"], ["monitor"]]) {
+      expect(subscribeAs(watchedOpen.port, args).stdout).toMatch(/NOPERM /);
+    }
+    // A renamed command stays out of reach under its new name.
+    expect(monitorCli(watched.port, [KEYS_NAME, "*"])).toMatch(/^NOPERM /);
+    expect(cli(watchedOpen.port, ["get", "secret"], PASSWORD)).toBe("v1");
+  });
+
+  test("the default user works as before, and the two passwords do not mix", () => {
+    for (const server of [watched, watchedOpen]) {
+      expect(cli(server.port, ["ping"])).toContain("NOAUTH");
+      expect(cli(server.port, ["set", "k", "v"], PASSWORD)).toBe("OK");
+      expect(cli(server.port, ["get", "k"], PASSWORD)).toBe("v");
+      expect(cli(server.port, ["acl", "whoami"], PASSWORD)).toBe("default");
+      expect(cli(server.port, ["--user", "default", "acl", "whoami"], PASSWORD)).toBe("default");
+      // The monitoring password is not the default user's, nor the other way round.
+      expect(cli(server.port, ["auth", MONITOR_PASSWORD])).toMatch(/^WRONGPASS /);
+      expect(cli(server.port, ["auth", MONITOR_USER, PASSWORD])).toMatch(/^WRONGPASS /);
+      const good = path.join(server.dir, "password");
+      fs.writeFileSync(good, PASSWORD);
+      expect(spawnSync("sh", ["-c", redisHealthcheckCommand(good, server.port)]).status).toBe(0);
+    }
+    expect(cli(watchedOpen.port, ["keys", "k"], PASSWORD)).toBe("k");
+  });
+
+  test("why CONFIG GET is not granted: it returns requirepass, under a renamed CONFIG too", () => {
+    const port = renamedConfig.port;
+    // ACL rules name the original command: +config|get reaches CONFIG under its new name.
+    expect(
+      cli(port, ["acl", "setuser", "probe", "on", ">probe-pw", "-@all", "+config|get"], PASSWORD),
+    ).toBe("OK");
+    expect(cli(port, ["--user", "probe", CONFIG_NAME, "get", "requirepass"], "probe-pw")).toBe(
+      `requirepass\n${PASSWORD}`,
+    );
+    expect(cli(port, ["acl", "setuser", "probe", `+${CONFIG_NAME}|get`], PASSWORD)).toMatch(
+      /Unknown command/,
+    );
+    expect(cli(port, ["acl", "deluser", "probe"], PASSWORD)).toBe("1");
+    expect(monitorCli(port, [CONFIG_NAME, "get", "maxmemory"])).toMatch(/^NOPERM /);
+  });
 });
 
 test("a password with a line break is refused before it can break the file", () => {

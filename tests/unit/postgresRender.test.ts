@@ -2,7 +2,7 @@
  * render/postgres.ts and render/initSql.ts without a server: quoting, the lines the files must have, and the refusals
  * (each naming its field). tests/tools/postgres.test.ts runs the same output on PostgreSQL 15.
  */
-import { InitSqlInput, renderInitSql } from "../../render/initSql";
+import { InitSqlInput, MONITOR_CONNECTION_LIMIT, renderInitSql } from "../../render/initSql";
 import {
   POSTGRES_EXTENSIONS,
   PostgresConfInput,
@@ -199,6 +199,89 @@ describe("renderInitSql", () => {
     [{ readonlyPasswordFile: "/run/../etc/shadow" }, "readonlyPasswordFile: given"],
   ])("refuses %j, naming the field", (change, message) => {
     expect(() => renderInitSql({ ...INIT, ...change })).toThrow(message);
+  });
+});
+
+describe("renderInitSql with a monitoring role", () => {
+  const MONITOR = { user: "vpn_monitor", passwordFile: "/run/secrets/postgres_monitor_password" };
+  const sql = renderInitSql({ ...INIT, monitor: MONITOR });
+  const lines = sql.split("\n");
+
+  test("without one, no line names pg_monitor and only two roles may connect", () => {
+    const plain = renderInitSql(INIT);
+    expect(plain).not.toContain("pg_monitor");
+    expect(plain).not.toContain("monitor_password");
+    expect(plain).toContain(
+      'GRANT CONNECT ON DATABASE "vpn_enterprise" TO "vpn_app", "vpn_readonly";',
+    );
+  });
+
+  test("creates the role like the others, with a connection limit, its password from its file", () => {
+    const attributes = `LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT CONNECTION LIMIT ${MONITOR_CONNECTION_LIMIT}`;
+    expect(lines).toContain(`SELECT format('CREATE ROLE %I ${attributes}', 'vpn_monitor')`);
+    expect(lines).toContain(`ALTER ROLE "vpn_monitor" WITH ${attributes};`);
+    expect(lines).toContain("\\set monitor_password `cat /run/secrets/postgres_monitor_password`");
+    expect(lines).toContain(`ALTER ROLE "vpn_monitor" PASSWORD :'monitor_password';`);
+    expect(sql).toContain(
+      "the password file /run/secrets/postgres_monitor_password for role vpn_monitor is missing or empty",
+    );
+    expect(sql).not.toMatch(/PASSWORD '/);
+  });
+
+  test("statistics through pg_monitor, read-only sessions, and a connection", () => {
+    expect(lines).toContain('GRANT pg_monitor TO "vpn_monitor";');
+    expect(lines).toContain('ALTER ROLE "vpn_monitor" SET default_transaction_read_only = on;');
+    expect(lines).toContain(
+      'REVOKE ALL ON DATABASE "vpn_enterprise" FROM "vpn_app", "vpn_readonly", "vpn_monitor";',
+    );
+    expect(lines).toContain(
+      'GRANT CONNECT ON DATABASE "vpn_enterprise" TO "vpn_app", "vpn_readonly", "vpn_monitor";',
+    );
+    expect(lines).toContain(
+      'REVOKE CREATE ON SCHEMA public FROM PUBLIC, "vpn_app", "vpn_readonly", "vpn_monitor";',
+    );
+  });
+
+  test("grants it nothing on the schema and takes away what someone else granted", () => {
+    const grants = lines.filter((l) => /^(GRANT|ALTER DEFAULT|SELECT format\('GRANT)/.test(l));
+    expect(grants.filter((l) => l.includes("vpn_monitor"))).toEqual([
+      'GRANT pg_monitor TO "vpn_monitor";',
+      'GRANT CONNECT ON DATABASE "vpn_enterprise" TO "vpn_app", "vpn_readonly", "vpn_monitor";',
+    ]);
+    expect(lines).toContain('REVOKE ALL ON ALL TABLES IN SCHEMA public FROM "vpn_monitor";');
+    expect(lines).toContain('REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM "vpn_monitor";');
+    // Memberships other than pg_monitor go (pg_read_all_data would read every table).
+    expect(sql).toMatch(/format\('REVOKE %I FROM %I'[^\\]*g\.rolname <> 'pg_monitor'/);
+    // Everything inside the one transaction.
+    expect(sql.indexOf("BEGIN;")).toBeLessThan(sql.indexOf("GRANT pg_monitor"));
+    expect(sql.lastIndexOf("REVOKE ALL ON ALL SEQUENCES")).toBeLessThan(sql.indexOf("COMMIT;"));
+  });
+
+  test.each<[Partial<InitSqlInput["monitor"]>, string]>([
+    [{ user: "Monitor" }, "monitor.user: given"],
+    [{ user: "pg_monitor" }, "monitor.user: given"],
+    [{ user: 'mon"; DROP' }, "monitor.user: given"],
+    [{ user: "" }, "monitor.user: given"],
+    [{ passwordFile: "monitor_password" }, "monitor.passwordFile: given"],
+    [{ passwordFile: "/run/secrets/x`id`" }, "monitor.passwordFile: given"],
+    [{ passwordFile: "/run/../etc/shadow" }, "monitor.passwordFile: given"],
+  ])("refuses %j, naming the field", (change, message) => {
+    expect(() => renderInitSql({ ...INIT, monitor: { ...MONITOR, ...change } })).toThrow(message);
+  });
+
+  test.each(["vpn_admin", "vpn_app", "vpn_readonly"])(
+    "refuses a monitoring role named like another role (%s)",
+    (user) => {
+      expect(() => renderInitSql({ ...INIT, monitor: { ...MONITOR, user } })).toThrow(
+        `appUser, readonlyUser, monitor.user: given ["vpn_admin","vpn_app","vpn_readonly","${user}"]; adminUser, appUser, readonlyUser and monitor.user must be four different roles`,
+      );
+    },
+  );
+
+  test("the three-role check stays as it was when there is no monitoring role", () => {
+    expect(() => renderInitSql({ ...INIT, appUser: "vpn_readonly" })).toThrow(
+      "adminUser, appUser and readonlyUser must be three different roles",
+    );
   });
 });
 

@@ -2,6 +2,7 @@
 import {
   REDIS_EVICTION_POLICIES,
   REDIS_GUARDED_COMMANDS,
+  REDIS_MONITOR_COMMANDS,
   RedisCommandRule,
   RedisConfInput,
   RedisGuardedCommand,
@@ -113,6 +114,86 @@ describe("rendered lines", () => {
     );
     expect(REDIS_GUARDED_COMMANDS).not.toEqual(expect.arrayContaining(["PING"]));
     expect(REDIS_GUARDED_COMMANDS).not.toEqual(expect.arrayContaining(["AUTH"]));
+  });
+});
+
+describe("the monitoring user", () => {
+  const monitor = { user: "redis_exporter", password: "mon-password-1" };
+  const userLines = (input: RedisConfInput) => lines(input).filter((l) => l.startsWith("user "));
+  const EXPECTED =
+    'user redis_exporter on ">mon-password-1" resetkeys resetchannels -@all +ping +info ' +
+    "+client|list +client|setname +slowlog|get +slowlog|len +latency|latest +latency|histogram " +
+    "+memory|stats +dbsize +select +cluster|info";
+
+  test("without one, the file has no user line and is what it was", () => {
+    expect(userLines(base)).toEqual([]);
+    expect(renderRedisConf({ ...base, monitor: undefined })).toBe(renderRedisConf(base));
+  });
+
+  test("one ACL line: on, its password, no keys, no channels, only introspection", () => {
+    expect(userLines({ ...base, monitor })).toEqual([EXPECTED]);
+    // The default user still authenticates with requirepass, and is given no line of its own.
+    expect(lines({ ...base, monitor })).toContain('requirepass "secret-password"');
+    expect(EXPECTED).not.toMatch(/ [~%&]|allkeys|allchannels|\+@/);
+  });
+
+  test("no command that reads keys, writes, or reads the configuration", () => {
+    for (const command of REDIS_MONITOR_COMMANDS) {
+      expect(command).toMatch(
+        /^(ping|info|client\|(list|setname)|slowlog\|(get|len)|latency\|(latest|histogram)|memory\|stats|dbsize|select|cluster\|info)$/,
+      );
+    }
+    expect(REDIS_MONITOR_COMMANDS).not.toEqual(expect.arrayContaining(["config|get"]));
+  });
+
+  test("the same line whatever the command rules are (ACL rules use the original names)", () => {
+    const all = Object.fromEntries(REDIS_GUARDED_COMMANDS.map((c) => [c, "disabled"])) as Record<
+      RedisGuardedCommand,
+      RedisCommandRule
+    >;
+    expect(userLines({ ...base, commands: all, monitor })).toEqual([EXPECTED]);
+    expect(
+      userLines({ ...withCommands({ CONFIG: { renameTo: "cfg_ops_91b2" } }), monitor }),
+    ).toEqual([EXPECTED]);
+  });
+
+  test("the password is one quoted argument, quoted like requirepass", () => {
+    const line = userLines({ ...base, monitor: { ...monitor, password: 'a b"c\\d#e' } })[0];
+    expect(line).toContain(' on ">a b\\"c\\\\d#e" resetkeys ');
+  });
+
+  test.each(["default", "Exporter", "1exporter", "", "x".repeat(33), "a b", "mon:1", "é"])(
+    "user %p is refused",
+    (user) => {
+      expect(refusal({ ...base, monitor: { ...monitor, user } })).toMatch(
+        `monitor.user: 1 to 32 of a-z, 0-9, _ or -, starting with a letter, not "default", got ${JSON.stringify(user)}`,
+      );
+    },
+  );
+
+  test("the longest and shortest names pass", () => {
+    expect(userLines({ ...base, monitor: { ...monitor, user: "m" } })).toHaveLength(1);
+    const long = `m${"_-9".repeat(10)}x`;
+    expect(long).toHaveLength(32);
+    expect(userLines({ ...base, monitor: { ...monitor, user: long } })).toHaveLength(1);
+  });
+
+  test("an empty password, or one with a line break or NUL, is refused", () => {
+    expect(refusal({ ...base, monitor: { ...monitor, password: "" } })).toMatch(
+      "monitor.password: must not be empty",
+    );
+    for (const password of ["a\nuser default on nopass", "a\rb", "a\0b"]) {
+      expect(refusal({ ...base, monitor: { ...monitor, password } })).toMatch(
+        "monitor.password: must not contain a line break or NUL",
+      );
+    }
+  });
+
+  test("its problems are reported with the others", () => {
+    const message = refusal({ ...base, port: 0, monitor: { user: "default", password: "" } });
+    expect(message).toMatch(/port: /);
+    expect(message).toMatch(/monitor\.user: /);
+    expect(message).toMatch(/monitor\.password: /);
   });
 });
 
