@@ -7,6 +7,7 @@
  * nginx runs with `-c .../config/current/nginx.conf`, so `include site.conf` resolves next to it and
  * a reload reads whichever generation `current` points at by then.
  */
+import { formatIpv4, parseCidr } from "../config/net";
 
 export const SITE_DIR = "/etc/nginx/site";
 export const CONFIG_DIR = `${SITE_DIR}/config/current`;
@@ -114,6 +115,12 @@ export interface NginxSiteInput {
   };
   /** Guards of ADMIN_PATHS: source addresses allowed (empty: any) and a basic-auth file. */
   readonly admin: { readonly allow: readonly string[]; readonly userFile?: string };
+  /** stub_status for the metrics exporter: its own port, answered only to these networks. Absent: none. */
+  readonly status?: {
+    readonly port: number;
+    readonly path: string;
+    readonly allow: readonly string[] /* CIDRs */;
+  };
 }
 
 /** Everything nginx.conf needs before the site: process, events, http-wide settings. */
@@ -235,8 +242,13 @@ function accessLogFormat(): string {
     .join(",")}}`;
 }
 
-/** Upstreams and servers: the routes, the health endpoint, the HTTP->HTTPS redirect. */
+/**
+ * Upstreams and servers: the routes, the health endpoint, the HTTP->HTTPS redirect, and the
+ * stub_status server when `status` is given. Throws, naming the field, on an invalid `status`.
+ */
 export function renderSiteConf(site: NginxSiteInput): string {
+  const problems = statusProblems(site);
+  if (problems.length > 0) throw new Error(`site.conf: ${problems.join("; ")}`);
   const out: string[] = [
     "# Rendered by the vpn-enterprise Pulumi program; changes here are overwritten.",
   ];
@@ -280,7 +292,75 @@ export function renderSiteConf(site: NginxSiteInput): string {
       "}",
     );
   }
+  if (site.status) out.push("", ...statusServer(site.status));
   return out.join("\n") + "\n";
+}
+
+type StatusInput = NonNullable<NginxSiteInput["status"]>;
+
+/** Letters, digits and `._~/-` only: the path is written into the config unquoted. */
+const STATUS_PATH = /^\/[A-Za-z0-9._~/-]*$/;
+
+function statusProblems(site: NginxSiteInput): string[] {
+  const status = site.status;
+  if (!status) return [];
+  const problems: string[] = [];
+  const { port } = status;
+  const publicPorts = [site.listen.http, site.listen.https].filter((p) => p !== undefined);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    problems.push(`status.port: an integer from 1 to 65535, got ${String(port)}`);
+  } else if (publicPorts.includes(port)) {
+    // The public servers must never answer stub_status (and nginx refuses two default servers).
+    problems.push(
+      `status.port: must differ from the public ports (${publicPorts.join(", ")}), got ${port}`,
+    );
+  }
+  if (!STATUS_PATH.test(status.path)) {
+    problems.push(
+      `status.path: an absolute path of letters, digits and ._~/- (e.g. /stub_status), got ${JSON.stringify(status.path)}`,
+    );
+  }
+  if (status.allow.length === 0) {
+    problems.push("status.allow: at least one CIDR (an empty list would deny every scraper)");
+  }
+  status.allow.forEach((text, i) => {
+    const cidr = parseCidr(text);
+    if (!cidr) {
+      problems.push(
+        `status.allow[${i}]: an IPv4 CIDR (e.g. 10.0.3.0/24), got ${JSON.stringify(text)}`,
+      );
+    } else if (cidr.base !== cidr.first) {
+      // nginx would accept it with a warning and drop the host bits; say what it would mean.
+      problems.push(
+        `status.allow[${i}]: ${text} has host bits set; the network is ${formatIpv4(cidr.first)}/${cidr.prefix}`,
+      );
+    }
+  });
+  return problems;
+}
+
+/**
+ * stub_status on a port of its own, for the metrics exporter on the monitoring network. The public
+ * servers never carry it; here it answers only the allowed networks, and every other path is 404.
+ * No security headers: nothing here is rendered by a browser, and stub_status is plain text.
+ */
+function statusServer(status: StatusInput): string[] {
+  return [
+    "server {",
+    `    listen ${status.port} default_server;`,
+    "    server_name _;",
+    `    location = ${status.path} {`,
+    "        stub_status;",
+    // Scraped every few seconds: logging each scrape would drown the access log.
+    "        access_log off;",
+    ...status.allow.map((cidr) => `        allow ${cidr};`),
+    "        deny all;",
+    "    }",
+    "    location / {",
+    "        return 404;",
+    "    }",
+    "}",
+  ];
 }
 
 function indent(lines: readonly string[]): string[] {
