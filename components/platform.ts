@@ -9,6 +9,7 @@ import { Nginx } from "./edge/nginx";
 import { createEdge } from "./edge/tier";
 import { ConnectionStrings, DataEndpoints, createDataTier } from "./data/tier";
 import { TierNetworks } from "./network";
+import { MonitoringTier, createMonitoring } from "./observability/tier";
 import { PlatformSecrets } from "./secrets";
 import { serviceVolume } from "./volume";
 
@@ -69,6 +70,8 @@ export class Platform extends pulumi.ComponentResource {
   public readonly edge?: Nginx;
   /** The public URL, published ports and certificate expiry; null without an edge. */
   public readonly edgeInfo: pulumi.Output<EdgeInfo | null>;
+  /** The monitoring services (each undefined when disabled). */
+  public readonly monitoring: MonitoringTier;
 
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("vpn:platform:Platform", name, {}, opts);
@@ -144,8 +147,21 @@ export class Platform extends pulumi.ComponentResource {
           certificateExpiry,
         }))
       : pulumi.output(null);
+    const monitoring = createMonitoring(name, this, cfg, context, {
+      volumes,
+      secrets: this.secrets.values,
+      given: cfg.secrets,
+      certificateExpiry: edge ? edge.certificateExpiry : pulumi.output(null),
+    });
+    this.monitoring = monitoring;
     const endpoints: Record<string, pulumi.Output<ServiceEndpoint>> = {};
-    const running = { nginx: edge, postgres: data.postgres, redis: data.redis, ...apps };
+    const running = {
+      nginx: edge,
+      postgres: data.postgres,
+      redis: data.redis,
+      ...apps,
+      ...monitoring,
+    };
     for (const [service, svc] of Object.entries(running)) {
       if (svc && "containerNames" in svc) endpoints[service] = endpoint(svc);
     }

@@ -14,6 +14,8 @@ const LENGTHS: Record<SecretName, number> = {
   apiJwtSecret: 64,
   apiServiceKey: 48,
   edgeAdminPassword: 24,
+  postgresMonitorPassword: 32,
+  redisMonitorPassword: 32,
 };
 
 export interface PlatformSecretsArgs {

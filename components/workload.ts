@@ -129,6 +129,7 @@ export class Workload extends pulumi.ComponentResource {
       logDriver: "json-file",
       logOpts: { "max-file": "3", "max-size": "10m" },
       securityOpts: ["no-new-privileges:true"],
+      groupAdds: args.groupAdds?.map(String),
       capabilities: { drops: ["ALL"], adds: [...(args.capAdd ?? [])] },
     };
     const labels = (extra: Record<string, string>) =>
@@ -208,8 +209,9 @@ export class Workload extends pulumi.ComponentResource {
                 // the exit code and output) until the job's inputs change.
                 { attach: true, logs: true, mustRun: false, restart: "no" }
               : {
-                  wait: true,
-                  waitTimeout: startPeriod + (interval + timeout) * retries + 30,
+                  // Without a healthcheck (noHealthcheckReason) there is nothing to wait for.
+                  wait: hc !== undefined,
+                  waitTimeout: hc ? startPeriod + (interval + timeout) * retries + 30 : undefined,
                   restart: "unless-stopped",
                 }),
             labels: filesHash
@@ -242,7 +244,11 @@ export class Workload extends pulumi.ComponentResource {
                 containerPath: f.dir,
                 readOnly: true,
               })),
-              ...(args.binds ?? []).map((b) => ({ hostPath: b.hostPath, containerPath: b.path })),
+              ...(args.binds ?? []).map((b) => ({
+                hostPath: b.hostPath,
+                containerPath: b.path,
+                readOnly: b.readOnly,
+              })),
               ...(args.anonymousVolumes ?? []).map((dir) => ({ containerPath: dir })),
             ],
             deviceRequests:

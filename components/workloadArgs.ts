@@ -49,10 +49,13 @@ export interface WorkloadArgs {
   /** `uid:gid` the process runs as; never root unless `rootReason` says why. */
   readonly user: string;
   /**
-   * Why this workload must run as root (uid 0). Only a oneShot job may, and only with the
-   * capabilities it names in `capAdd`. Default none: root is refused.
+   * Why this workload must run as root (uid 0). A oneShot job may, with the capabilities it names
+   * in `capAdd`; a service may only with none at all (root without capabilities can open what root
+   * owns, such as the Docker socket, and nothing more). Default none: root is refused.
    */
   readonly rootReason?: string;
+  /** Extra group ids for the process (e.g. the Docker socket's group). Default none. */
+  readonly groupAdds?: readonly number[];
   /** Plain environment. Strings only, so a Pulumi secret cannot end up here. */
   readonly env?: Readonly<Record<string, string>>;
   /** Command (arguments to the image's entrypoint). Plain strings only, like env. */
@@ -67,6 +70,11 @@ export interface WorkloadArgs {
   readonly ports?: readonly PublishedPort[];
   /** How Docker decides the container is healthy; `up` waits for it. Required unless `oneShot`. */
   readonly healthcheck?: WorkloadHealthcheck;
+  /**
+   * Why a service has no healthcheck: an image with nothing in it but the program (no shell, no
+   * HTTP client). `up` then waits only for it to run; its health is what Prometheus scrapes.
+   */
+  readonly noHealthcheckReason?: string;
   /**
    * A job rather than a service: one container that runs to completion. `up` waits for it to exit
    * and records its exit code and output (`Workload.job`); it is never restarted. Default false.
@@ -99,8 +107,15 @@ export interface WorkloadArgs {
     /** Mounted read-only: the service only reads what a job wrote. */
     readonly readOnly?: boolean;
   }[];
-  /** Host directories to bind-mount (development only: the Docker host's own files). */
-  readonly binds?: readonly { readonly hostPath: string; readonly path: string }[];
+  /**
+   * Host paths to bind-mount: a development source, or what a collector reads of the host (then
+   * read-only).
+   */
+  readonly binds?: readonly {
+    readonly hostPath: string;
+    readonly path: string;
+    readonly readOnly?: boolean;
+  }[];
   /** Paths that get a fresh anonymous volume (filled from the image) per container. */
   readonly anonymousVolumes?: readonly string[];
   /** GPUs to request from the NVIDIA runtime: `all` or a count. Default none. */
@@ -191,10 +206,20 @@ export function validateWorkload(args: WorkloadArgs): void {
     problems.push(`replicas: given ${args.replicas}; allowed: 1 for a service with a data volume`);
   }
   const root = /^0(:|$)/.test(args.user) || args.user === "root";
-  if (root && (args.rootReason === undefined || args.oneShot !== true)) {
+  if (root && args.rootReason === undefined) {
     problems.push(
-      `user: given ${JSON.stringify(args.user)}; allowed: a non-root uid[:gid] (root only for a oneShot job with a rootReason)`,
+      `user: given ${JSON.stringify(args.user)}; allowed: a non-root uid[:gid] (root only with a rootReason)`,
     );
+  }
+  if (root && args.oneShot !== true && (args.capAdd ?? []).length > 0) {
+    problems.push(
+      `capAdd: given ${(args.capAdd ?? []).join(", ")}; allowed: none for a service running as root (only a oneShot job may add capabilities to root)`,
+    );
+  }
+  for (const g of args.groupAdds ?? []) {
+    if (!Number.isInteger(g) || g < 1) {
+      problems.push(`groupAdds: given ${g}; allowed: group ids >= 1 (not root's group)`);
+    }
   }
   for (const b of args.binds ?? []) {
     if (!path.posix.isAbsolute(b.hostPath) || !path.posix.isAbsolute(b.path)) {
@@ -208,7 +233,13 @@ export function validateWorkload(args: WorkloadArgs): void {
       problems.push(`replicas: given ${args.replicas}; allowed: 1 for a oneShot job`);
     if ((args.ports ?? []).length > 0) problems.push("ports: allowed: none for a oneShot job");
   } else if (hc === undefined) {
-    problems.push("healthcheck: required for a service (allowed to be missing only with oneShot)");
+    if (args.noHealthcheckReason === undefined) {
+      problems.push(
+        "healthcheck: required for a service (allowed to be missing only with oneShot or a noHealthcheckReason)",
+      );
+    }
+  } else if (args.noHealthcheckReason !== undefined) {
+    problems.push("noHealthcheckReason: allowed only without a healthcheck");
   } else if (hc.test.length === 0 || !/^CMD(-SHELL)?$/.test(hc.test[0])) {
     problems.push(`healthcheck.test: allowed: ["CMD", ...] or ["CMD-SHELL", "..."]`);
   }

@@ -40,6 +40,23 @@ export interface CatalogEntry {
   readonly health?: string;
   /** What the service needs enabled to work at all; the schema refuses it without them. */
   readonly requires?: readonly string[];
+  /**
+   * The service it watches (an exporter): it runs only while that one is enabled, so disabling
+   * PostgreSQL takes its exporter along instead of failing the config.
+   */
+  readonly follows?: string;
+  /**
+   * Its volume holds nothing worth keeping (a log shipper's read positions): unprotected, and
+   * removed with the service, unless the stack's dataProtection says otherwise.
+   */
+  readonly disposableData?: boolean;
+  /** It reads the Docker engine's socket (mounted read-only from monitoring.dockerSocket). */
+  readonly dockerSocket?: boolean;
+  /**
+   * Why the service's default user is root (uid 0, every capability still dropped). Only such a
+   * service may run as root; the others are refused a root `user`.
+   */
+  readonly rootReason?: string;
   /** An optional service: disabled unless the stack enables it. */
   readonly optional?: boolean;
   /** Defaults for its config block (`services.<name>`). */
@@ -58,7 +75,8 @@ export interface CatalogEntry {
 export const CATALOG = {
   nginx: {
     tier: "edge",
-    networks: ["edge", "app"],
+    // monitoring: it proxies /grafana/ and its exporter reads its stub_status there.
+    networks: ["edge", "app", "monitoring"],
     port: 80,
     health: "/health",
     // 101:101 is the official image's worker user (`nginx`). Here the whole container runs as it;
@@ -234,9 +252,203 @@ export const CATALOG = {
       pidsLimit: 128,
     },
   },
+  // The monitoring tier. Prometheus joins the app network to scrape the API replicas; each exporter
+  // joins the network of what it watches. Nothing here publishes a port: Grafana is reached through
+  // the edge at /grafana/, the rest only from inside.
+  prometheus: {
+    tier: "monitoring",
+    networks: ["monitoring", "app"],
+    port: 9090,
+    health: "/-/healthy",
+    // The image owns /prometheus as nobody (65534) and runs as it.
+    dataPath: "/prometheus",
+    metrics: { port: 9090, path: "/metrics" },
+    defaults: {
+      image: "prom/prometheus:v3.5.0",
+      user: "65534:65534",
+      cpus: 1,
+      memoryMb: 1024,
+      pidsLimit: 256,
+    },
+  },
+  alertmanager: {
+    tier: "monitoring",
+    networks: ["monitoring"],
+    port: 9093,
+    health: "/-/healthy",
+    // Silences and the notification log; the image owns /alertmanager as nobody.
+    dataPath: "/alertmanager",
+    metrics: { port: 9093, path: "/metrics" },
+    requires: ["prometheus"],
+    defaults: {
+      image: "prom/alertmanager:v0.28.1",
+      user: "65534:65534",
+      cpus: 0.25,
+      memoryMb: 128,
+      pidsLimit: 128,
+    },
+  },
+  grafana: {
+    tier: "monitoring",
+    networks: ["monitoring"],
+    port: 3000,
+    health: "/api/health",
+    // The image runs as grafana (472) in group root (0) and owns /var/lib/grafana that way.
+    dataPath: "/var/lib/grafana",
+    metrics: { port: 3000, path: "/metrics" },
+    // Served from the sub-path (no prefix stripping); Grafana Live uses a WebSocket.
+    routes: [{ path: "/grafana/", websocket: true }],
+    requires: ["prometheus"],
+    defaults: {
+      image: "grafana/grafana:12.0.2",
+      user: "472:0",
+      cpus: 0.5,
+      memoryMb: 512,
+      pidsLimit: 256,
+    },
+  },
+  loki: {
+    tier: "monitoring",
+    networks: ["monitoring"],
+    port: 3100,
+    health: "/ready",
+    // The image creates /loki owned by loki (10001) and runs as it.
+    dataPath: "/loki",
+    metrics: { port: 3100, path: "/metrics" },
+    defaults: {
+      image: "grafana/loki:3.5.1",
+      user: "10001:10001",
+      cpus: 1,
+      memoryMb: 1024,
+      pidsLimit: 256,
+    },
+  },
+  // The log shipper: Alloy by default; Promtail (end of life 2026-03-02) for teams that still run it.
+  alloy: {
+    tier: "monitoring",
+    networks: ["monitoring"],
+    port: 12345,
+    health: "/-/ready",
+    // Where it keeps its read positions, so a restart neither loses nor repeats logs.
+    dataPath: "/var/lib/alloy/data",
+    metrics: { port: 12345, path: "/metrics" },
+    requires: ["loki"],
+    // Lost positions re-ship at most what Docker still keeps of each log (3 x 10 MB).
+    disposableData: true,
+    dockerSocket: true,
+    // The socket is root:docker 0660, and the docker group's id differs per host: root (with no
+    // capability) reads it anywhere. A stack that sets monitoring.dockerSocket.groupId may run it
+    // as the image's own user in that group instead.
+    rootReason: "reads the Docker socket (root:docker, 0660; the group id differs per host)",
+    defaults: {
+      image: "grafana/alloy:v1.9.1",
+      user: "0:0",
+      cpus: 0.5,
+      memoryMb: 256,
+      pidsLimit: 256,
+    },
+  },
+  promtail: {
+    tier: "monitoring",
+    networks: ["monitoring"],
+    port: 9080,
+    health: "/ready",
+    dataPath: "/var/lib/promtail",
+    metrics: { port: 9080, path: "/metrics" },
+    requires: ["loki"],
+    disposableData: true,
+    dockerSocket: true,
+    // The socket is root:docker 0660, and the docker group's id differs per host: root (with no
+    // capability) reads it anywhere. A stack that sets monitoring.dockerSocket.groupId may run it
+    // as the image's own user in that group instead.
+    rootReason: "reads the Docker socket (root:docker, 0660; the group id differs per host)",
+    optional: true,
+    defaults: {
+      image: "grafana/promtail:3.5.1",
+      user: "0:0",
+      cpus: 0.5,
+      memoryMb: 256,
+      pidsLimit: 256,
+    },
+  },
+  nginxExporter: {
+    tier: "monitoring",
+    networks: ["monitoring"],
+    port: 9113,
+    metrics: { port: 9113, path: "/metrics" },
+    follows: "nginx",
+    defaults: {
+      image: "nginx/nginx-prometheus-exporter:1.4.2",
+      user: "65534:65534",
+      cpus: 0.25,
+      memoryMb: 64,
+      pidsLimit: 64,
+    },
+  },
+  postgresExporter: {
+    tier: "monitoring",
+    networks: ["monitoring", "data"],
+    port: 9187,
+    metrics: { port: 9187, path: "/metrics" },
+    follows: "postgres",
+    defaults: {
+      image: "quay.io/prometheuscommunity/postgres-exporter:v0.17.1",
+      user: "65534:65534",
+      cpus: 0.25,
+      memoryMb: 64,
+      pidsLimit: 64,
+    },
+  },
+  redisExporter: {
+    tier: "monitoring",
+    networks: ["monitoring", "data"],
+    port: 9121,
+    metrics: { port: 9121, path: "/metrics" },
+    follows: "redis",
+    defaults: {
+      image: "oliver006/redis_exporter:v1.67.0-alpine",
+      user: "59000:59000",
+      cpus: 0.25,
+      memoryMb: 64,
+      pidsLimit: 64,
+    },
+  },
+  cadvisor: {
+    tier: "monitoring",
+    networks: ["monitoring"],
+    port: 8080,
+    health: "/healthz",
+    metrics: { port: 8080, path: "/metrics" },
+    dockerSocket: true,
+    // Besides the socket it reads /var/lib/docker (root's, 0710) for each container's layers.
+    rootReason: "reads the Docker socket and /var/lib/docker (root's, 0710)",
+    defaults: {
+      image: "gcr.io/cadvisor/cadvisor:v0.52.1",
+      user: "0:0",
+      cpus: 0.5,
+      memoryMb: 256,
+      pidsLimit: 256,
+    },
+  },
+  nodeExporter: {
+    tier: "monitoring",
+    networks: ["monitoring"],
+    port: 9100,
+    metrics: { port: 9100, path: "/metrics" },
+    defaults: {
+      image: "prom/node-exporter:v1.9.1",
+      user: "65534:65534",
+      cpus: 0.25,
+      memoryMb: 64,
+      pidsLimit: 64,
+    },
+  },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ServiceName = keyof typeof CATALOG;
+
+/** The login postgres-exporter and redis_exporter use: statistics only, none of the data. */
+export const MONITOR_USER = "vpn_monitor";
 export const SERVICE_NAMES = Object.keys(CATALOG) as ServiceName[];
 
 /** Services that keep state in a named volume. */

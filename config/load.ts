@@ -10,8 +10,8 @@ import { checkLocalPaths } from "./paths";
 import {
   ALLOWED_KEYS,
   RawStackConfig,
+  ConfigSecretName,
   RawTlsConfig,
-  SecretName,
   stackConfigSchema,
 } from "./schema";
 
@@ -28,7 +28,7 @@ export interface StackConfig extends Omit<RawStackConfig, "namePrefix" | "secret
   readonly namePrefix: string;
   readonly tls: TlsConfig;
   /** Credentials given in config, already wrapped as Pulumi secrets. */
-  readonly secrets: Readonly<Partial<Record<SecretName, pulumi.Output<string>>>>;
+  readonly secrets: Readonly<Partial<Record<ConfigSecretName, pulumi.Output<string>>>>;
   /** The SQL migrations from `services.postgres.migrationsDir`, in the order they apply. */
   readonly migrations: readonly Migration[];
   /** The project directory: relative paths in the config (build contexts, dev sources) start here. */
@@ -168,8 +168,8 @@ export function parseStackConfig(
     ...checkLocalPaths(rest.services, root),
   ];
   if (all.length > 0) throw new ConfigError(all.map((p) => `${project}:${p}`));
-  const wrapped: Partial<Record<SecretName, pulumi.Output<string>>> = {};
-  for (const [name, value] of Object.entries(secrets) as [SecretName, string | undefined][]) {
+  const wrapped: Partial<Record<ConfigSecretName, pulumi.Output<string>>> = {};
+  for (const [name, value] of Object.entries(secrets) as [ConfigSecretName, string | undefined][]) {
     if (value !== undefined) wrapped[name] = pulumi.secret(value);
   }
   const { privateKey, ...publicTls } = tls;

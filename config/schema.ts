@@ -36,6 +36,18 @@ import {
   nginxExtras,
   tlsSchema,
 } from "./edgeSchema";
+import {
+  GivenSecretName,
+  alertmanagerExtras,
+  checkLoki,
+  checkMonitoring,
+  checkPrometheus,
+  grafanaExtras,
+  lokiExtras,
+  monitoringSchema,
+  prometheusExtras,
+  withMonitoring,
+} from "./monitoringSchema";
 import { strict } from "./strict";
 
 export { ALLOWED_KEYS } from "./strict";
@@ -145,11 +157,15 @@ const publishSchema = strict({
   protocol: z.enum(["tcp", "udp"]).default("tcp"),
 });
 
-const userSchema = z
+const NON_ROOT_USER = z
   .string()
   .refine((u) => /^\d+(:\d+)?$/.test(u) && !u.startsWith("0:") && u !== "0", {
     error: "a numeric non-root uid or uid:gid, such as 1001:1001",
   });
+/** Root only for a service whose catalog entry says why (its `rootReason`). */
+const ROOT_OR_USER = z.string().refine((u) => /^\d+(:\d+)?$/.test(u), {
+  error: "a numeric uid or uid:gid, such as 1001:1001 (or 0:0, root, the default)",
+});
 
 /** How a stateful service's volume survives Pulumi: both on by default, so data loss is opt-in. */
 const dataProtectionSchema = strict({
@@ -196,7 +212,7 @@ function serviceShape(entry: CatalogEntry) {
           .default(1)
       : z.int().min(1).max(MAX_REPLICAS).default(1),
     resources: resources.prefault({}),
-    user: userSchema.default(d.user),
+    user: (entry.rootReason === undefined ? NON_ROOT_USER : ROOT_OR_USER).default(d.user),
     env: envSchema.default({}),
     ports: z.array(publishSchema).default([]),
   };
@@ -225,7 +241,11 @@ function checkService(svc: z.output<z.ZodObject<ServiceShape>>, ctx: z.Refinemen
 function statefulService<E extends z.core.$ZodLooseShape>(entry: CatalogEntry, extras: E) {
   return strict({
     ...serviceShape(entry),
-    dataProtection: dataProtectionSchema.prefault({}),
+    dataProtection: dataProtectionSchema.prefault(
+      entry.disposableData === true
+        ? { protect: false, retainOnDelete: false, keepWhenDisabled: false }
+        : {},
+    ),
     ...extras,
   });
 }
@@ -318,6 +338,25 @@ const servicesSchema = strict({
     .superRefine(checkService)
     .superRefine(reservedEnv("provisioner"))
     .prefault({}),
+  prometheus: statefulService(CATALOG.prometheus, prometheusExtras)
+    .superRefine(checkService)
+    .superRefine(checkPrometheus)
+    .prefault({}),
+  alertmanager: statefulService(CATALOG.alertmanager, alertmanagerExtras)
+    .superRefine(checkService)
+    .prefault({}),
+  grafana: statefulService(CATALOG.grafana, grafanaExtras).superRefine(checkService).prefault({}),
+  loki: statefulService(CATALOG.loki, lokiExtras)
+    .superRefine(checkService)
+    .superRefine(checkLoki)
+    .prefault({}),
+  alloy: statefulService(CATALOG.alloy, {}).superRefine(checkService).prefault({}),
+  promtail: statefulService(CATALOG.promtail, {}).superRefine(checkService).prefault({}),
+  nginxExporter: appService(CATALOG.nginxExporter, {}).superRefine(checkService).prefault({}),
+  postgresExporter: appService(CATALOG.postgresExporter, {}).superRefine(checkService).prefault({}),
+  redisExporter: appService(CATALOG.redisExporter, {}).superRefine(checkService).prefault({}),
+  cadvisor: appService(CATALOG.cadvisor, {}).superRefine(checkService).prefault({}),
+  nodeExporter: appService(CATALOG.nodeExporter, {}).superRefine(checkService).prefault({}),
 } satisfies Record<ServiceName, z.ZodType>).prefault({});
 
 const secretValue = z.string().min(16).max(512);
@@ -333,15 +372,27 @@ export const SECRET_NAMES = [
   "apiJwtSecret",
   "apiServiceKey",
   "edgeAdminPassword",
+  "postgresMonitorPassword",
+  "redisMonitorPassword",
 ] as const;
 export type SecretName = (typeof SECRET_NAMES)[number];
 
-const secretsSchema = strict(
-  Object.fromEntries(SECRET_NAMES.map((n) => [n, secretValue.optional()])) as Record<
+const givenSecretValue = z.string().min(1).max(4096);
+/** What `secrets` holds: overrides of generated credentials and the ones only the stack can give. */
+export type ConfigSecretName = SecretName | GivenSecretName;
+
+const secretsSchema = strict({
+  ...(Object.fromEntries(SECRET_NAMES.map((n) => [n, secretValue.optional()])) as Record<
     SecretName,
     z.ZodOptional<typeof secretValue>
-  >,
-).prefault({});
+  >),
+  alertmanagerSmtpPassword: givenSecretValue.optional(),
+  alertmanagerWebhookUrl: z
+    .string()
+    .regex(/^https?:\/\/[^\s]+$/, { error: "an http(s) URL" })
+    .max(4096)
+    .optional(),
+} satisfies Record<ConfigSecretName, z.ZodType>).prefault({});
 
 const stackObjectSchema = strict({
   namePrefix: z
@@ -365,6 +416,8 @@ const stackObjectSchema = strict({
    */
   tls: tlsSchema,
   networks: networksSchema,
+  /** The monitoring tier as a whole: on or off, and the Docker socket its collectors read. */
+  monitoring: monitoringSchema,
   services: servicesSchema,
   secrets: secretsSchema,
 });
@@ -382,17 +435,23 @@ function withEdgePorts(
   return { ...cfg, services: { ...cfg.services, nginx: { ...nginx, ports } } };
 }
 
+/** The stack as its consumers see it: edge ports derived, monitoring switches applied. */
+function resolved(cfg: z.output<typeof stackObjectSchema>): z.output<typeof stackObjectSchema> {
+  return withMonitoring(withEdgePorts(cfg));
+}
+
 export const stackConfigSchema = stackObjectSchema
   .superRefine((parsed, ctx) => {
-    const cfg = withEdgePorts(parsed);
+    const cfg = resolved(parsed);
     checkSubnets(cfg.networks, ctx);
     checkPorts(cfg, ctx);
     checkBackup(cfg, ctx);
     checkRequires(cfg, ctx);
     checkEdge(cfg, ctx);
     checkTlsFiles(cfg, ctx);
+    checkMonitoring(cfg, ctx);
   })
-  .transform(withEdgePorts);
+  .transform(resolved);
 
 export type RawStackConfig = z.output<typeof stackConfigSchema>;
 export type NetworksConfig = RawStackConfig["networks"];
@@ -413,6 +472,11 @@ export type OllamaConfig = Services["ollama"];
 export type N8nConfig = Services["n8n"];
 export type DbManagerConfig = Services["dbManager"];
 export type ProvisionerConfig = Services["provisioner"];
+export type PrometheusConfig = Services["prometheus"];
+export type AlertmanagerConfig = Services["alertmanager"];
+export type GrafanaConfig = Services["grafana"];
+export type LokiConfig = Services["loki"];
+export type MonitoringConfig = RawStackConfig["monitoring"];
 /** services.nginx with its ports resolved: an empty list in the stack file becomes the derived one. */
 export type NginxConfig = Services["nginx"];
 /** The stack's `tls` block as the schema outputs it; the program gets load.ts's TlsConfig. */

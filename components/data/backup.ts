@@ -80,7 +80,7 @@ export class Backup extends pulumi.ComponentResource {
         volumes: [{ volume: args.volume, path: entry.dataPath }],
         files: [
           ...toolFiles(["schedule.sh", "backup.sh", "restore.sh"]),
-          { path: PG_PATHS.initSql, content: initSql(args.postgres) },
+          { path: PG_PATHS.initSql, content: initSql(args.postgres, args.passwords) },
         ],
         secretFiles: clientSecretFiles(args.postgres, "postgres", pgPort, args.passwords),
         // A dump in progress when the container stops is left as a .partial file and removed by

@@ -12,6 +12,7 @@ import {
   clientEnv,
   clientSecretFiles,
   initSql,
+  rolePasswordFiles,
   toolFiles,
 } from "./postgresFiles";
 
@@ -70,7 +71,7 @@ export class Postgres extends pulumi.ComponentResource {
         ? ["pg_stat_statements"]
         : [],
     });
-    const init = initSql(pg);
+    const init = initSql(pg, args.passwords);
     const server = new Workload(
       `${name}-server`,
       {
@@ -109,8 +110,7 @@ export class Postgres extends pulumi.ComponentResource {
         ],
         secretFiles: [
           { path: PG_PATHS.adminPassword, content: args.passwords.admin },
-          { path: PG_PATHS.appPassword, content: args.passwords.app },
-          { path: PG_PATHS.readonlyPassword, content: args.passwords.readonly },
+          ...rolePasswordFiles(args.passwords),
         ],
         // A fast shutdown can take a while under load; a kill would mean crash recovery.
         stopGraceSeconds: 60,

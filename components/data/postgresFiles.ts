@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { MONITOR_USER } from "../../config/catalog";
 import { PostgresConfig } from "../../config/schema";
 import { renderInitSql } from "../../render/initSql";
 import { renderPgpass } from "../../render/postgres";
@@ -17,14 +18,17 @@ export const PG_PATHS = {
   adminPassword: "/run/secrets/postgres_password",
   appPassword: "/run/secrets/postgres_app_password",
   readonlyPassword: "/run/secrets/postgres_readonly_password",
+  monitorPassword: "/run/secrets/postgres_monitor_password",
   pgpass: "/run/secrets/pgpass",
 } as const;
 
-/** The passwords of the three roles, each a Pulumi secret. */
+/** The passwords of the roles, each a Pulumi secret. */
 export interface PostgresPasswords {
   readonly admin: pulumi.Input<string>;
   readonly app: pulumi.Input<string>;
   readonly readonly: pulumi.Input<string>;
+  /** The monitoring role's (pg_monitor); none: no such role, as without postgres-exporter. */
+  readonly monitor?: pulumi.Input<string>;
 }
 
 const ASSETS = path.join(__dirname, "..", "..", "assets", "postgres");
@@ -37,7 +41,7 @@ export function toolFiles(names: readonly string[]): WorkloadFile[] {
   }));
 }
 
-export function initSql(pg: PostgresConfig): string {
+export function initSql(pg: PostgresConfig, passwords: PostgresPasswords): string {
   return renderInitSql({
     database: pg.database,
     adminUser: pg.adminUser,
@@ -46,7 +50,22 @@ export function initSql(pg: PostgresConfig): string {
     extensions: pg.extensions,
     appPasswordFile: PG_PATHS.appPassword,
     readonlyPasswordFile: PG_PATHS.readonlyPassword,
+    monitor:
+      passwords.monitor === undefined
+        ? undefined
+        : { user: MONITOR_USER, passwordFile: PG_PATHS.monitorPassword },
   });
+}
+
+/** The role password files init.sql reads. */
+export function rolePasswordFiles(passwords: PostgresPasswords): WorkloadFile[] {
+  return [
+    { path: PG_PATHS.appPassword, content: passwords.app },
+    { path: PG_PATHS.readonlyPassword, content: passwords.readonly },
+    ...(passwords.monitor === undefined
+      ? []
+      : [{ path: PG_PATHS.monitorPassword, content: passwords.monitor }]),
+  ];
 }
 
 /** libpq's own variables: a job connects as the admin role, its password in a .pgpass file. */
@@ -81,7 +100,6 @@ export function clientSecretFiles(
           renderPgpass({ host, port, database: "*", user: pg.adminUser, password }),
         ),
     },
-    { path: PG_PATHS.appPassword, content: passwords.app },
-    { path: PG_PATHS.readonlyPassword, content: passwords.readonly },
+    ...rolePasswordFiles(passwords),
   ];
 }

@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { CATALOG } from "../../config/catalog";
+import { CATALOG, MONITOR_USER } from "../../config/catalog";
 import { RedisConfig } from "../../config/schema";
 import { redisHealthcheckCommand, renderRedisConf } from "../../render/redis";
 import { ServiceContext, Workload, workloadFromConfig } from "../workload";
@@ -17,6 +17,8 @@ export interface RedisArgs {
   readonly volume: docker.Volume;
   /** The password clients must give (a Pulumi secret). */
   readonly password: pulumi.Input<string>;
+  /** The monitoring ACL user's password; none: no such user, as without redis_exporter. */
+  readonly monitorPassword?: pulumi.Input<string>;
 }
 
 /**
@@ -34,7 +36,7 @@ export class Redis extends pulumi.ComponentResource {
     super("vpn:data:Redis", name, {}, opts);
     const entry = CATALOG.redis;
     const cfg = args.config;
-    const conf = pulumi.output(args.password).apply((password) =>
+    const conf = pulumi.all([args.password, args.monitorPassword]).apply(([password, monitor]) =>
       renderRedisConf({
         port: entry.port,
         password,
@@ -42,6 +44,7 @@ export class Redis extends pulumi.ComponentResource {
         maxmemoryMb: cfg.maxmemoryMb ?? Math.floor((cfg.resources.memoryMb * 3) / 4),
         maxmemoryPolicy: cfg.maxmemoryPolicy,
         commands: cfg.commands,
+        monitor: monitor === undefined ? undefined : { user: MONITOR_USER, password: monitor },
       }),
     );
     const workload = new Workload(

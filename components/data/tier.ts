@@ -62,6 +62,8 @@ export function createDataTier(
     admin: secrets.postgresPassword,
     app: secrets.postgresAppPassword,
     readonly: secrets.postgresReadonlyPassword,
+    // The exporter's role exists only while the exporter does.
+    monitor: services.postgresExporter.enabled ? secrets.postgresMonitorPassword : undefined,
   };
   const postgres = services.postgres.enabled
     ? new Postgres(
@@ -84,6 +86,9 @@ export function createDataTier(
           config: services.redis,
           volume: volumeOf(volumes, "redis"),
           password: secrets.redisPassword,
+          monitorPassword: services.redisExporter.enabled
+            ? secrets.redisMonitorPassword
+            : undefined,
         },
         { parent },
       )

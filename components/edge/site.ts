@@ -25,10 +25,15 @@ export const ADMIN_USER_FILE = "admin.htpasswd";
 export const N8N_USER_FILE = "n8n.htpasswd";
 /** The port nginx serves HTTPS on inside its container (HTTP is the catalog's port). */
 export const HTTPS_PORT = 443;
+/**
+ * Where nginx answers stub_status, to the monitoring network only: a port of its own that nothing
+ * publishes, read by nginx-prometheus-exporter.
+ */
+export const NGINX_STATUS = { port: 8080, path: "/stub_status" } as const;
 /** How long nginx trusts a DNS answer about a backend before it asks again. */
 const RESOLVER_VALID_SECONDS = 10;
 
-type SiteConfig = Pick<RawStackConfig, "domain" | "services"> & {
+type SiteConfig = Pick<RawStackConfig, "domain" | "services" | "networks"> & {
   readonly namePrefix: string;
   readonly tls: Pick<RawStackConfig["tls"], "mode">;
 };
@@ -126,5 +131,8 @@ export function edgeSite(cfg: SiteConfig): NginxSiteInput {
       allow: nginx.admin.allow,
       userFile: nginx.admin.basicAuth ? ADMIN_USER_FILE : undefined,
     },
+    status: cfg.services.nginxExporter.enabled
+      ? { ...NGINX_STATUS, allow: [cfg.networks.monitoring.subnet] }
+      : undefined,
   };
 }

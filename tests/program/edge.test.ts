@@ -151,9 +151,9 @@ test("prod guards /admin/ and /grafana/ with its login; dev (basicAuth: false) d
     const guarded = [...site.matchAll(/location (\S+) \{[^}]*auth_basic_user_file/g)].map(
       (m) => m[1],
     );
-    // /admin/ and /grafana/ have no route yet: they answer 404 without asking for a login.
-    expect(guarded).toEqual(stack === "prod" ? ["/admin/n8n/"] : []);
-    expect(site).toMatch(/location \/grafana\/ \{\s*return 404;/);
+    // Grafana's route and the n8n editor; /admin/ itself has no route: 404 without a login.
+    expect(guarded.sort()).toEqual(stack === "prod" ? ["/admin/n8n/", "/grafana/"] : []);
+    expect(site).toMatch(/location \/admin\/ \{\s*return 404;/);
   }
   const secrets = byService(run("prod"), "nginx-secrets");
   expect(fileOf(secrets, "admin.htpasswd")).toMatch(/^admin:\{SSHA\}/);

@@ -38,41 +38,61 @@ function ownerOf(serviceLabel: string): ServiceName {
 /** The containers each stack's yaml asks for (replicas and jobs included). */
 const EXPECTED_CONTAINERS: Record<string, string[]> = {
   dev: [
+    "alertmanager-1",
+    "alloy-1",
     "api-1",
     "backup-1",
+    "cadvisor-1",
     "db-manager-1",
+    "grafana-1",
+    "loki-1",
     "n8n-1",
     "nginx-1",
     "nginx-config-1",
+    "nginx-exporter-1",
     "nginx-volume-owner-1",
+    "node-exporter-1",
     "ollama-1",
     "ollama-volume-owner-1",
     "postgres-1",
+    "postgres-exporter-1",
     "postgres-migrate-1",
+    "prometheus-1",
     "provisioner-1",
     "python-ai-1",
     "redis-1",
+    "redis-exporter-1",
     "web-1",
   ],
   prod: [
+    "alertmanager-1",
+    "alloy-1",
     "api-1",
     "api-2",
     "api-3",
     "backup-1",
+    "cadvisor-1",
     "db-manager-1",
+    "grafana-1",
+    "loki-1",
     "n8n-1",
     "nginx-1",
     "nginx-config-1",
+    "nginx-exporter-1",
     "nginx-secrets-1",
     "nginx-volume-owner-1",
+    "node-exporter-1",
     "ollama-1",
     "ollama-pull-models-1",
     "ollama-volume-owner-1",
     "postgres-1",
+    "postgres-exporter-1",
     "postgres-migrate-1",
+    "prometheus-1",
     "provisioner-1",
     "python-ai-1",
     "redis-1",
+    "redis-exporter-1",
     "web-1",
   ],
 };
@@ -93,7 +113,8 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
         .sort(),
     ).toEqual(
       [
-        ...STATEFUL_SERVICES.map((s) => `${s}-data`),
+        // A disabled service keeps its volume, unless its data is disposable (promtail, off).
+        ...STATEFUL_SERVICES.filter((s) => s !== "promtail").map((s) => `${s}-data`),
         "api-logs",
         // The edge's generations; the ACME challenge directory only where TLS is on (prod).
         "edge-site",
@@ -134,6 +155,11 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
         ]);
       } else {
         expect(i.restart).toBe("unless-stopped");
+        // One exception: nginx-prometheus-exporter's image has nothing to check with (FROM scratch).
+        if (service === "nginx-exporter") {
+          expect([i.wait, i.healthcheck]).toEqual([false, undefined]);
+          continue;
+        }
         expect(i.wait).toBe(true);
         expect((i.healthcheck as Obj).tests).toEqual(
           expect.arrayContaining([expect.stringMatching(/^CMD/)]),
@@ -155,6 +181,10 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
           "0:0",
           { drops: ["ALL"], adds: ["CAP_CHOWN"] },
         ]);
+      } else if (["alloy", "cadvisor"].includes(service)) {
+        // Root without a single capability: they read the Docker socket (and cAdvisor
+        // /var/lib/docker), which root owns (config/catalog.ts, rootReason).
+        expect([i.user, i.capabilities]).toEqual(["0:0", { drops: ["ALL"], adds: [] }]);
       } else {
         expect(i.capabilities).toEqual({ drops: ["ALL"], adds: [] });
         expect(i.user).toMatch(/^[1-9]\d*:\d+$/);
@@ -234,14 +264,17 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
       "api",
       "backup",
       "db-manager",
+      "grafana",
       "n8n",
       // The certificate, its key and the edge logins: prod only (dev has no TLS and no logins).
       ...(stack === "prod" ? ["nginx-secrets"] : []),
       "postgres",
+      "postgres-exporter",
       "postgres-migrate",
       "provisioner",
       "python-ai",
       "redis",
+      "redis-exporter",
     ]);
   });
 
@@ -336,15 +369,25 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
       containerNames: [`vpn-enterprise-${stack}-nginx-1`],
     });
     expect(Object.keys(services).sort()).toEqual([
+      "alertmanager",
+      "alloy",
       "api",
+      "cadvisor",
       "dbManager",
+      "grafana",
+      "loki",
       "n8n",
       "nginx",
+      "nginxExporter",
+      "nodeExporter",
       "ollama",
       "postgres",
+      "postgresExporter",
+      "prometheus",
       "provisioner",
       "pythonAi",
       "redis",
+      "redisExporter",
       "web",
     ]);
   });
@@ -369,7 +412,10 @@ describe("what differs between stacks", () => {
       // The edge's volumes hold what its jobs write again and ACME challenges, the file volumes
       // what their carriers write again: disposable.
       const name = String(v.inputs.name);
-      const edge = name.startsWith("vpn-enterprise-prod-edge-") || /-files-/.test(name);
+      const edge =
+        name.startsWith("vpn-enterprise-prod-edge-") ||
+        /-files-/.test(name) ||
+        name === "vpn-enterprise-prod-alloy-data";
       expect([v.protect, v.retainOnDelete]).toEqual([!logs && !edge, !edge]);
       expect(v.ignoreChanges).toEqual(["labels"]);
     }

@@ -36,11 +36,11 @@ describe("services.nginx defaults", () => {
   const cfg = parse(base);
   const n = cfg.services.nginx;
 
-  test("the catalog entry: first, on the edge and app networks, the image's nginx user", () => {
+  test("the catalog entry: first, on the edge, app and monitoring networks, the image's nginx user", () => {
     expect(SERVICE_NAMES[0]).toBe("nginx");
     expect(CATALOG.nginx).toMatchObject({
       tier: "edge",
-      networks: ["edge", "app"],
+      networks: ["edge", "app", "monitoring"],
       port: 80,
       health: "/health",
     });
@@ -95,7 +95,7 @@ describe("services.nginx defaults", () => {
   test("the routed services come from the catalog's routes", () => {
     const expected = SERVICE_NAMES.filter((s) => (CATALOG[s] as CatalogEntry).routes);
     expect(ROUTED_SERVICES).toEqual(expected);
-    expect([...ROUTED_SERVICES].sort()).toEqual(["api", "n8n", "pythonAi", "web"]);
+    expect([...ROUTED_SERVICES].sort()).toEqual(["api", "grafana", "n8n", "pythonAi", "web"]);
   });
 
   test("dev keeps the edge on loopback without an admin login; prod takes the defaults", () => {

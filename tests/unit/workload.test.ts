@@ -52,6 +52,14 @@ describe("validateWorkload", () => {
     }).not.toThrow();
   });
 
+  test("accepts root without capabilities for a service that says why, and no healthcheck with a reason", () => {
+    expect(() => {
+      validateWorkload({ ...base, user: "0:0", rootReason: "reads the Docker socket" });
+      validateWorkload({ ...base, healthcheck: undefined, noHealthcheckReason: "scratch image" });
+      validateWorkload({ ...base, groupAdds: [998] });
+    }).not.toThrow();
+  });
+
   test.each<[string, Partial<WorkloadArgs>, string]>([
     ["zero replicas", { replicas: 0 }, "replicas: given 0"],
     ["root user", { user: "0:0" }, 'user: given "0:0"'],
@@ -89,15 +97,26 @@ describe("validateWorkload", () => {
       "replicas: given 2; allowed: 1 for a oneShot job",
     ],
     [
-      "root for a service, even with a reason",
-      { user: "0:0", rootReason: "because" },
-      "root only for a oneShot job with a rootReason",
+      "root for a service with a reason but a capability",
+      { user: "0:0", rootReason: "because", capAdd: ["CAP_CHOWN"] },
+      "capAdd: given CAP_CHOWN; allowed: none for a service running as root",
+    ],
+    [
+      "root for a service without a reason",
+      { user: "0:0" },
+      'user: given "0:0"; allowed: a non-root uid[:gid] (root only with a rootReason)',
     ],
     [
       "root for a job without a reason",
       { user: "0:0", oneShot: true, replicas: 1, healthcheck: undefined },
-      "root only for a oneShot job with a rootReason",
+      "root only with a rootReason",
     ],
+    [
+      "a healthcheck and a reason for having none",
+      { noHealthcheckReason: "scratch image" },
+      "noHealthcheckReason: allowed only without a healthcheck",
+    ],
+    ["root's group added", { groupAdds: [0] }, "groupAdds: given 0"],
     [
       "a relative bind mount",
       { binds: [{ hostPath: "src", path: "/app" }] },

@@ -188,6 +188,7 @@ describe("the prod edge on loopback, in front of stub backends", () => {
       ["web", "web", 3001, "127.0.0.5"],
       ["ai", "python-ai", 5001, "127.0.0.6"],
       ["n8n", "n8n", 5678, "127.0.0.7"],
+      ["grafana", "grafana", 3000, "127.0.0.8"],
     ];
     for (const [name, host, port, ip] of backends) {
       stubs[name] = await startStub({ name, host: ip, port });
@@ -313,9 +314,34 @@ describe("the prod edge on loopback, in front of stub backends", () => {
   });
 
   test("admin paths without a service answer 404; nothing falls through to the dashboard", async () => {
-    for (const p of ["/admin/", "/admin/users", "/grafana/", "/grafana/d/x"]) {
+    for (const p of ["/admin/", "/admin/users"]) {
       expect([p, (await get(p)).status]).toEqual([p, 404]);
     }
+    expect(stubs.web.requests).toEqual([]);
+  });
+
+  test("Grafana at /grafana/: behind the admin login, path kept, login not forwarded, Live passes", async () => {
+    expect((await get("/grafana/")).status).toBe(401);
+    expect((await get("/grafana/", { authorization: auth("admin", "wrong") })).status).toBe(401);
+    const admin = auth("admin", ADMIN_PASSWORD);
+    const ok = await get("/grafana/d/vpn-api?orgId=1", { authorization: admin });
+    const body = JSON.parse(ok.body) as { stub: string; url: string; headers: Obj };
+    // Grafana serves from the sub-path itself (serve_from_sub_path): the prefix stays.
+    expect([ok.status, body.stub, body.url]).toEqual([
+      200,
+      "grafana",
+      "/grafana/d/vpn-api?orgId=1",
+    ]);
+    expect(body.headers.authorization).toBeUndefined();
+    expect(ok.headers["x-frame-options"]).toBe("SAMEORIGIN");
+    const ws = await wsHandshake({
+      port: https,
+      path: "/grafana/api/live/ws",
+      host: DOMAIN,
+      tls,
+      headers: { authorization: admin },
+    });
+    expect([ws.status, ws.headers["x-stub"]]).toEqual([101, "grafana"]);
     expect(stubs.web.requests).toEqual([]);
   });
 
