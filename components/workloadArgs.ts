@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { CATALOG, CatalogEntry, ServiceName, Tier } from "../config/catalog";
+import { CATALOG, CatalogEntry, ServiceName, Tier, isRootUser } from "../config/catalog";
 import { ImageConfig, PublishedPort, ResourcesConfig, ServiceConfig } from "../config/schema";
 
 /** A file put into every replica before it starts. */
@@ -205,7 +205,7 @@ export function validateWorkload(args: WorkloadArgs): void {
   if ((args.volumes ?? []).some((v) => v.shared !== true) && args.replicas > 1) {
     problems.push(`replicas: given ${args.replicas}; allowed: 1 for a service with a data volume`);
   }
-  const root = /^0(:|$)/.test(args.user) || args.user === "root";
+  const root = isRootUser(args.user);
   if (root && args.rootReason === undefined) {
     problems.push(
       `user: given ${JSON.stringify(args.user)}; allowed: a non-root uid[:gid] (root only with a rootReason)`,

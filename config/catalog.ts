@@ -57,6 +57,8 @@ export interface CatalogEntry {
    * service may run as root; the others are refused a root `user`.
    */
   readonly rootReason?: string;
+  /** It reads root-only host paths besides the socket: root even with the socket's group. */
+  readonly hostRoot?: boolean;
   /** An optional service: disabled unless the stack enables it. */
   readonly optional?: boolean;
   /** Defaults for its config block (`services.<name>`). */
@@ -422,6 +424,7 @@ export const CATALOG = {
     dockerSocket: true,
     // Besides the socket it reads /var/lib/docker (root's, 0710) for each container's layers.
     rootReason: "reads the Docker socket and /var/lib/docker (root's, 0710)",
+    hostRoot: true,
     defaults: {
       image: "gcr.io/cadvisor/cadvisor:v0.52.1",
       user: "0:0",
@@ -446,6 +449,15 @@ export const CATALOG = {
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ServiceName = keyof typeof CATALOG;
+
+/**
+ * True when `user` (`uid[:gid]` or a name) is root: uid 0 however it is written (`0`, `00:0`), or
+ * the name `root`.
+ */
+export function isRootUser(user: string): boolean {
+  const uid = user.split(":")[0];
+  return uid === "root" || (/^\d+$/.test(uid) && Number(uid) === 0);
+}
 
 /** The login postgres-exporter and redis_exporter use: statistics only, none of the data. */
 export const MONITOR_USER = "vpn_monitor";

@@ -73,9 +73,28 @@ function valueAt(input: unknown, path: Path): unknown {
 /** Under `tls`, every value but these may hold the certificate or its private key. */
 const TLS_SHOWN: readonly PropertyKey[] = ["mode", "selfSigned"];
 
+/** Keys of services.alertmanager.email whose values are shown in errors; any other may be a password. */
+const EMAIL_SHOWN: readonly PropertyKey[] = [
+  "to",
+  "from",
+  "smarthost",
+  "authUsername",
+  "requireTls",
+];
+
+/** A webhook's URL (often with a token) or a mail password, put in the wrong place. */
+function mayBeCredential(path: Path, value: unknown): boolean {
+  if (path[0] !== "services" || path[1] !== "alertmanager" || path.length < 4) return false;
+  if (path[2] === "webhook") return typeof value !== "boolean";
+  return path[2] === "email" && !EMAIL_SHOWN.includes(path[3]);
+}
+
 function given(input: unknown, path: Path, required = false): string {
-  if (path[0] === "secrets") return "a secret value (not shown)";
   const value = valueAt(input, path);
+  if (path[0] === "secrets") return value === undefined ? "nothing" : "a secret value (not shown)";
+  if (value !== undefined && mayBeCredential(path, value)) {
+    return "a value (not shown: URLs and passwords belong under secrets)";
+  }
   if (value === undefined) return required ? "nothing" : "nothing (so the default)";
   const text = JSON.stringify(value);
   // A key pasted under a misspelt name or in the wrong place must not show either.

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { CERTIFICATE_CRITICAL_DAYS, DEFAULT_ALERT_THRESHOLDS as D } from "../render/alertRules";
-import { CATALOG, CatalogEntry, SERVICE_NAMES, ServiceName } from "./catalog";
+import { CATALOG, CatalogEntry, SERVICE_NAMES, ServiceName, isRootUser } from "./catalog";
 import { strict } from "./strict";
 
 const ABSOLUTE_PATH = /^\/[^\0]*$/;
@@ -13,6 +13,8 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const EMAIL =
   /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
 const HOST_PORT = /^[A-Za-z0-9.-]+:\d{1,5}$/;
+const isHostPort = (v: string) =>
+  HOST_PORT.test(v) && Number(v.split(":")[1]) >= 1 && Number(v.split(":")[1]) <= 65535;
 
 /** Secrets only the stack can give (nothing to generate): set them with `pulumi config set --secret`. */
 export const GIVEN_SECRET_NAMES = ["alertmanagerSmtpPassword", "alertmanagerWebhookUrl"] as const;
@@ -122,7 +124,9 @@ export const alertmanagerExtras = {
     to: z.array(z.string().regex(EMAIL, { error: "an email address" })).min(1),
     from: z.string().regex(EMAIL, { error: "an email address" }),
     /** `host:port` of the SMTP server, e.g. smtp.example.com:587. */
-    smarthost: z.string().regex(HOST_PORT, { error: "host:port, such as smtp.example.com:587" }),
+    smarthost: z
+      .string()
+      .refine(isHostPort, { error: "host:port (port 1 to 65535), such as smtp.example.com:587" }),
     /** The SMTP login; its password is secrets.alertmanagerSmtpPassword. Default none. */
     authUsername: z.string().min(1).max(256).optional(),
     /** STARTTLS required. Default true. */
@@ -219,9 +223,17 @@ export function checkMonitoring(cfg: MonitoringChecked, ctx: z.RefinementCtx): v
   }
   for (const name of MONITORING_SERVICES) {
     const entry: CatalogEntry = CATALOG[name];
-    if (!s[name].enabled || entry.dockerSocket !== true) continue;
-    const root = /^0(:|$)/.test(s[name].user);
-    if (!root && cfg.monitoring.dockerSocket.groupId === undefined) {
+    const user = s[name].user;
+    // A user the schema already refused gets no second message.
+    if (!s[name].enabled || entry.dockerSocket !== true || !/^\d+(:\d+)?$/.test(user)) continue;
+    if (isRootUser(user)) continue;
+    if (entry.hostRoot === true) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["services", name, "user"],
+        message: `root (the default): ${name} ${entry.rootReason ?? "needs root"}; the socket's group does not open that`,
+      });
+    } else if (cfg.monitoring.dockerSocket.groupId === undefined) {
       ctx.addIssue({
         code: "custom",
         path: ["services", name, "user"],

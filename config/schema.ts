@@ -4,7 +4,15 @@
  * Every object is strict, so a misspelled key is an error rather than a silently ignored value.
  */
 import { z } from "zod";
-import { CATALOG, CatalogEntry, SERVICE_NAMES, ServiceName, TIERS, Tier } from "./catalog";
+import {
+  CATALOG,
+  CatalogEntry,
+  SERVICE_NAMES,
+  ServiceName,
+  TIERS,
+  Tier,
+  isRootUser,
+} from "./catalog";
 import {
   GIT_CONTEXT,
   apiExtras,
@@ -157,32 +165,34 @@ const publishSchema = strict({
   protocol: z.enum(["tcp", "udp"]).default("tcp"),
 });
 
-const NON_ROOT_USER = z
-  .string()
-  .refine((u) => /^\d+(:\d+)?$/.test(u) && !u.startsWith("0:") && u !== "0", {
-    error: "a numeric non-root uid or uid:gid, such as 1001:1001",
-  });
+const NON_ROOT_USER = z.string().refine((u) => /^\d+(:\d+)?$/.test(u) && !isRootUser(u), {
+  error: "a numeric non-root uid or uid:gid, such as 1001:1001",
+});
 /** Root only for a service whose catalog entry says why (its `rootReason`). */
 const ROOT_OR_USER = z.string().refine((u) => /^\d+(:\d+)?$/.test(u), {
   error: "a numeric uid or uid:gid, such as 1001:1001 (or 0:0, root, the default)",
 });
 
-/** How a stateful service's volume survives Pulumi: both on by default, so data loss is opt-in. */
-const dataProtectionSchema = strict({
-  protect: z.boolean().default(true),
-  retainOnDelete: z.boolean().default(true),
-  /** Keep the volume while the service is disabled. False removes it (needs protect: false). */
-  keepWhenDisabled: z.boolean().default(true),
-}).superRefine((p, ctx) => {
-  if (!p.keepWhenDisabled && p.protect) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["keepWhenDisabled"],
-      message:
-        "true while protect is true (Pulumi refuses to delete a protected volume); set protect: false as well to remove it",
-    });
-  }
-});
+/**
+ * How a stateful service's volume survives Pulumi: all on by default, so data loss is opt-in; all
+ * off for a volume whose content is disposable (the catalog's `disposableData`).
+ */
+const dataProtectionSchema = (disposable: boolean) =>
+  strict({
+    protect: z.boolean().default(!disposable),
+    retainOnDelete: z.boolean().default(!disposable),
+    /** Keep the volume while the service is disabled. False removes it (needs protect: false). */
+    keepWhenDisabled: z.boolean().default(!disposable),
+  }).superRefine((p, ctx) => {
+    if (!p.keepWhenDisabled && p.protect) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["keepWhenDisabled"],
+        message:
+          "true while protect is true (Pulumi refuses to delete a protected volume); set protect: false as well to remove it",
+      });
+    }
+  });
 
 function serviceShape(entry: CatalogEntry) {
   const d = entry.defaults;
@@ -241,11 +251,7 @@ function checkService(svc: z.output<z.ZodObject<ServiceShape>>, ctx: z.Refinemen
 function statefulService<E extends z.core.$ZodLooseShape>(entry: CatalogEntry, extras: E) {
   return strict({
     ...serviceShape(entry),
-    dataProtection: dataProtectionSchema.prefault(
-      entry.disposableData === true
-        ? { protect: false, retainOnDelete: false, keepWhenDisabled: false }
-        : {},
-    ),
+    dataProtection: dataProtectionSchema(entry.disposableData === true).prefault({}),
     ...extras,
   });
 }
@@ -460,7 +466,7 @@ export type ServiceConfig = z.output<z.ZodObject<ServiceShape>>;
 export type ImageConfig = ServiceConfig["image"];
 export type ResourcesConfig = ServiceConfig["resources"];
 export type PublishedPort = ServiceConfig["ports"][number];
-export type DataProtection = z.output<typeof dataProtectionSchema>;
+export type DataProtection = z.output<ReturnType<typeof dataProtectionSchema>>;
 export type PostgresConfig = RawStackConfig["services"]["postgres"];
 export type RedisConfig = RawStackConfig["services"]["redis"];
 export type BackupConfig = RawStackConfig["services"]["backup"];

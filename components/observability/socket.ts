@@ -1,4 +1,4 @@
-import { CATALOG, CatalogEntry, ServiceName } from "../../config/catalog";
+import { CATALOG, CatalogEntry, ServiceName, isRootUser } from "../../config/catalog";
 import { MonitoringConfig } from "../../config/schema";
 import { WorkloadArgs } from "../workloadArgs";
 
@@ -21,7 +21,7 @@ export function dockerSocketAccess(
   const groupId = monitoring.dockerSocket.groupId;
   return {
     binds: [{ hostPath: monitoring.dockerSocket.path, path: DOCKER_SOCKET, readOnly: true }],
-    rootReason: /^0(:|$)/.test(user) ? entry.rootReason : undefined,
+    rootReason: isRootUser(user) ? entry.rootReason : undefined,
     groupAdds: groupId === undefined ? undefined : [groupId],
   };
 }
