@@ -24,3 +24,5 @@ export const connectionStrings = platform.connectionStrings;
 export const edge = platform.edgeInfo;
 /** Backups: volume, directory, schedule, retention, metrics file, list and restore commands. */
 export const backups = platform.backups;
+/** Monitoring: Grafana's public URL, Prometheus, Alertmanager and Loki inside; null when off. */
+export const monitoring = platform.monitoringInfo;

@@ -12,6 +12,7 @@ import { TierNetworks } from "./network";
 import { MonitoringTier, createMonitoring } from "./observability/tier";
 import { PlatformSecrets } from "./secrets";
 import { serviceVolume } from "./volume";
+import { internalUrl } from "./workload";
 
 export interface PlatformArgs {
   /** The validated, frozen stack config. */
@@ -23,6 +24,16 @@ export interface ServiceEndpoint {
   readonly host: string;
   readonly port: number;
   readonly containerNames: string[];
+}
+
+/** Where the monitoring is; null when monitoring.enabled is false. */
+export interface MonitoringInfo {
+  /** Grafana's public URL (`<site>/grafana/`); null when Grafana or the edge is off. */
+  readonly grafanaUrl: string | null;
+  /** In-platform URLs (on the monitoring network); null for a disabled service. */
+  readonly prometheusUrl: string | null;
+  readonly alertmanagerUrl: string | null;
+  readonly lokiUrl: string | null;
 }
 
 /** Credentials an operator needs; everything else stays inside the platform. */
@@ -72,6 +83,8 @@ export class Platform extends pulumi.ComponentResource {
   public readonly edgeInfo: pulumi.Output<EdgeInfo | null>;
   /** The monitoring services (each undefined when disabled). */
   public readonly monitoring: MonitoringTier;
+  /** Grafana's public URL and the monitoring services' internal ones; null when it is off. */
+  public readonly monitoringInfo: pulumi.Output<MonitoringInfo | null>;
 
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("vpn:platform:Platform", name, {}, opts);
@@ -154,6 +167,16 @@ export class Platform extends pulumi.ComponentResource {
       certificateExpiry: edge ? edge.certificateExpiry : pulumi.output(null),
     });
     this.monitoring = monitoring;
+    this.monitoringInfo = pulumi.output(
+      cfg.monitoring.enabled
+        ? {
+            grafanaUrl: monitoring.grafana && edge ? `${publicUrl(cfg)}/grafana/` : null,
+            prometheusUrl: monitoring.prometheus ? internalUrl("prometheus") : null,
+            alertmanagerUrl: monitoring.alertmanager ? internalUrl("alertmanager") : null,
+            lokiUrl: monitoring.loki ? internalUrl("loki") : null,
+          }
+        : null,
+    );
     const endpoints: Record<string, pulumi.Output<ServiceEndpoint>> = {};
     const running = {
       nginx: edge,
@@ -197,6 +220,7 @@ export class Platform extends pulumi.ComponentResource {
       connectionStrings: this.connectionStrings,
       backups: this.backups,
       edgeInfo: this.edgeInfo,
+      monitoringInfo: this.monitoringInfo,
     });
   }
 }

@@ -301,6 +301,7 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
         "data",
         "domain",
         "edge",
+        "monitoring",
         "namePrefix",
         "networks",
         "outputsVersion",
@@ -340,7 +341,17 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
               certificateExpiry: null,
             },
     });
-    for (const key of ["networks", "volumes", "services", "namePrefix", "edge"]) {
+    expect(outputs.monitoring).toEqual({
+      secret: false,
+      value: {
+        grafanaUrl:
+          stack === "prod" ? "https://vpn.example.com/grafana/" : "http://localhost/grafana/",
+        prometheusUrl: "http://prometheus:9090",
+        alertmanagerUrl: "http://alertmanager:9093",
+        lokiUrl: "http://loki:3100",
+      },
+    });
+    for (const key of ["networks", "volumes", "services", "namePrefix", "edge", "monitoring"]) {
       expect(outputs[key].secret).toBe(false);
       for (const s of generatedSecrets) expect(JSON.stringify(outputs[key].value)).not.toContain(s);
     }
