@@ -76,6 +76,11 @@ const EDGE_PORT = 18080;
         backup: unprotected,
         ollama: { enabled: false, ...gone },
         n8n: { enabled: false, ...gone },
+        // The monitoring tier runs as in the stacks, its volumes going with the stack.
+        prometheus: unprotected,
+        alertmanager: unprotected,
+        grafana: unprotected,
+        loki: unprotected,
       }),
     });
   }, 120000);
@@ -100,6 +105,8 @@ const EDGE_PORT = 18080;
       ["/api/health", 200],
       ["/", 200],
       ["/admin/", 404],
+      // Grafana through the edge, from its sub-path.
+      ["/grafana/api/health", 200],
     ] as const) {
       const res = await fetch(`http://127.0.0.1:${EDGE_PORT}${p}`);
       expect([p, res.status]).toEqual([p, status]);
