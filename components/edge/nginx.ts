@@ -26,6 +26,7 @@ import {
   workloadFromConfig,
 } from "../workload";
 import { EdgeCertificate } from "./certificate";
+import { wgetProbe } from "../probe";
 
 /** Ports below 1024 without root or a capability (namespaced to the container). */
 const UNPRIVILEGED_PORTS = { "net.ipv4.ip_unprivileged_port_start": "0" };
@@ -173,14 +174,7 @@ export class Nginx extends pulumi.ComponentResource {
         command: ["nginx-edge"],
         healthcheck: {
           // busybox wget: the alpine image has no curl. /health is answered by nginx itself.
-          test: [
-            "CMD",
-            "wget",
-            "-q",
-            "-O",
-            "/dev/null",
-            `http://127.0.0.1:${CATALOG.nginx.port}/health`,
-          ],
+          test: wgetProbe(CATALOG.nginx.port, "/health"),
           startPeriodSeconds: 5,
         },
         sysctls: UNPRIVILEGED_PORTS,

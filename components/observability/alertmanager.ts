@@ -5,6 +5,7 @@ import { AlertmanagerConfig } from "../../config/schema";
 import { renderAlertmanagerConfig } from "../../render/alertmanager";
 import { AppService } from "../apps/appService";
 import { ServiceContext, Workload, WorkloadFile, workloadFromConfig } from "../workload";
+import { wgetProbe } from "../probe";
 
 const CONFIG_FILE = "/etc/alertmanager/alertmanager.yml";
 const SMTP_PASSWORD_FILE = "/run/secrets/smtp_password";
@@ -58,16 +59,7 @@ export class Alertmanager extends AppService {
               // One instance: no cluster port listening for peers.
               "--cluster.listen-address=",
             ],
-            healthcheck: {
-              test: [
-                "CMD",
-                "wget",
-                "-q",
-                "-O",
-                "/dev/null",
-                `http://127.0.0.1:${entry.port}/-/ready`,
-              ],
-            },
+            healthcheck: { test: wgetProbe(entry.port, "/-/ready") },
             volumes: [{ volume: args.volume, path: entry.dataPath }],
             files: [{ path: CONFIG_FILE, content: config }],
             secretFiles,

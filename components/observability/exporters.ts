@@ -4,10 +4,7 @@ import { ServiceConfig } from "../../config/schema";
 import { AppService } from "../apps/appService";
 import { NGINX_STATUS } from "../edge/site";
 import { ServiceContext, Workload, workloadFromConfig } from "../workload";
-
-const wget = (port: number, path: string) => ({
-  test: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${port}${path}`],
-});
+import { wgetProbe } from "../probe";
 
 export interface ExporterArgs {
   readonly context: ServiceContext;
@@ -73,7 +70,7 @@ export class PostgresExporter extends AppService {
             },
             command: [`--web.listen-address=:${port}`],
             // The landing page: /metrics would query PostgreSQL on every check.
-            healthcheck: wget(port, "/"),
+            healthcheck: { test: wgetProbe(port, "/") },
             secretFiles: [{ path: PG_PASSWORD_FILE, content: args.password }],
           },
           { parent },
@@ -116,7 +113,7 @@ export class RedisExporter extends AppService {
               REDIS_EXPORTER_CONFIG_COMMAND: "-",
               REDIS_EXPORTER_WEB_LISTEN_ADDRESS: `0.0.0.0:${port}`,
             },
-            healthcheck: wget(port, "/health"),
+            healthcheck: { test: wgetProbe(port, "/health") },
             secretFiles: [{ path: REDIS_PASSWORD_FILE, content: passwords }],
           },
           { parent },

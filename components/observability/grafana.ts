@@ -14,6 +14,7 @@ import {
 } from "../../render/grafana";
 import { AppService } from "../apps/appService";
 import { ServiceContext, Workload, workloadFromConfig } from "../workload";
+import { wgetProbe } from "../probe";
 
 const PROVISIONING = "/etc/grafana/provisioning";
 const DASHBOARDS_DIR = "/etc/grafana/dashboards";
@@ -100,14 +101,7 @@ export class Grafana extends AppService {
             ...workloadFromConfig("grafana", cfg, args.context),
             env,
             healthcheck: {
-              test: [
-                "CMD",
-                "wget",
-                "-q",
-                "-O",
-                "/dev/null",
-                `http://127.0.0.1:${entry.port}/api/health`,
-              ],
+              test: wgetProbe(entry.port, "/api/health"),
               // Database migrations on first start and after an upgrade.
               startPeriodSeconds: 60,
             },

@@ -5,10 +5,7 @@ import { MonitoringConfig, ServiceConfig } from "../../config/schema";
 import { AppService } from "../apps/appService";
 import { ServiceContext, Workload, workloadFromConfig } from "../workload";
 import { DOCKER_SOCKET, dockerSocketAccess } from "./socket";
-
-const wget = (port: number, path: string) => ({
-  test: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${port}${path}`],
-});
+import { wgetProbe } from "../probe";
 
 /** The platform's own Docker labels, the only ones cAdvisor turns into metric labels. */
 const KEPT_LABELS = ["service", "stack", "tier", "replica", "project"].map(
@@ -46,7 +43,7 @@ export class Cadvisor extends AppService {
               `--whitelisted_container_labels=${KEPT_LABELS.join(",")}`,
               "--disable_metrics=advtcp,cpu_topology,cpuset,hugetlb,memory_numa,percpu,process,referenced_memory,resctrl,sched,tcp,udp",
             ],
-            healthcheck: wget(port, "/healthz"),
+            healthcheck: { test: wgetProbe(port, "/healthz") },
             // What the README's recipe mounts, all read-only; no --privileged, no /dev/kmsg (OOM
             // events are lost; container OOM kills still show as restarts).
             binds: [
@@ -96,7 +93,7 @@ export class NodeExporter extends AppService {
               "--collector.filesystem.mount-points-exclude=^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)",
               ...(args.backups ? [`--collector.textfile.directory=${TEXTFILE_DIR}`] : []),
             ],
-            healthcheck: wget(port, "/"),
+            healthcheck: { test: wgetProbe(port, "/") },
             binds: [
               { hostPath: "/proc", path: `${HOST}/proc`, readOnly: true },
               { hostPath: "/sys", path: `${HOST}/sys`, readOnly: true },

@@ -7,6 +7,7 @@ import { renderPromtailConfig } from "../../render/promtail";
 import { AppService } from "../apps/appService";
 import { ServiceContext, Workload, workloadFromConfig } from "../workload";
 import { DOCKER_SOCKET, dockerSocketAccess } from "./socket";
+import { bashProbe } from "../probe";
 
 export interface LogShipperArgs {
   readonly context: ServiceContext;
@@ -17,16 +18,6 @@ export interface LogShipperArgs {
   readonly project: string;
   readonly stack: string;
   readonly lokiUrl: string;
-}
-
-/** A bash-only probe: the Alloy and Promtail images (Ubuntu) have neither curl nor wget. */
-function bashProbe(port: number, path: string): string[] {
-  return [
-    "CMD",
-    "bash",
-    "-c",
-    `exec 3<>/dev/tcp/127.0.0.1/${port} && printf 'GET ${path} HTTP/1.0\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '`,
-  ];
 }
 
 function shipperInput(args: LogShipperArgs): LogShipperInput {

@@ -5,6 +5,7 @@ import { LokiConfig } from "../../config/schema";
 import { renderLokiConfig } from "../../render/loki";
 import { AppService } from "../apps/appService";
 import { ServiceContext, Workload, workloadFromConfig } from "../workload";
+import { wgetProbe } from "../probe";
 
 const CONFIG_FILE = "/etc/loki/loki.yaml";
 
@@ -39,14 +40,7 @@ export class Loki extends AppService {
             command: [`-config.file=${CONFIG_FILE}`],
             // The image is distroless with busybox under /busybox (Loki 3.5).
             healthcheck: {
-              test: [
-                "CMD",
-                "/busybox/wget",
-                "-q",
-                "-O",
-                "/dev/null",
-                `http://127.0.0.1:${entry.port}/ready`,
-              ],
+              test: wgetProbe(entry.port, "/ready", "/busybox/wget"),
               // /ready answers 503 for the ingester's first 15 s.
               startPeriodSeconds: 60,
             },

@@ -6,6 +6,7 @@ import { AlertRulesInput, renderAlertRules } from "../../render/alertRules";
 import { ScrapeJob, renderPrometheusConfig } from "../../render/prometheus";
 import { AppService } from "../apps/appService";
 import { ServiceContext, Workload, workloadFromConfig } from "../workload";
+import { wgetProbe } from "../probe";
 
 const CONFIG_FILE = "/etc/prometheus/prometheus.yml";
 const RULES_DIR = "/etc/prometheus/rules";
@@ -65,14 +66,7 @@ export class Prometheus extends AppService {
               `--web.listen-address=:${entry.port}`,
             ],
             healthcheck: {
-              test: [
-                "CMD",
-                "wget",
-                "-q",
-                "-O",
-                "/dev/null",
-                `http://127.0.0.1:${entry.port}/-/ready`,
-              ],
+              test: wgetProbe(entry.port, "/-/ready"),
               // Replaying the write-ahead log after a restart can take a while on a big database.
               startPeriodSeconds: 120,
             },
