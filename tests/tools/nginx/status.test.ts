@@ -4,31 +4,14 @@
  * loopback, so the allow list names single loopback addresses and each request picks its source
  * address (`localAddress`): allowed ones get the counters, the others 403.
  */
-import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
-import * as os from "os";
-import * as path from "path";
-import { ADMIN_USER_FILE, N8N_USER_FILE, edgeSite } from "../../../components/edge/site";
-import { parseStackConfig } from "../../../config/load";
-import { htpasswdLine } from "../../../render/htpasswd";
-import {
-  ACME_DIR,
-  CACHE_DIR,
-  MAIN_CONF,
-  NginxSiteInput,
-  SITE_DIR,
-  TLS_CERT_FILE,
-  TLS_KEY_FILE,
-  renderNginxConf,
-  renderSiteConf,
-} from "../../../render/nginx";
-import { makeCertificate } from "../../certs";
-import { PROJECT, ROOT, STACKS, StackName, projectValues } from "../../stackFiles";
+import { edgeSite } from "../../../components/edge/site";
+import { MAIN_CONF, NginxSiteInput } from "../../../render/nginx";
+import { STACKS } from "../../stackFiles";
 import { freePort } from "../freePort";
 import {
   FakeDns,
-  NginxMounts,
   Reply,
   RunningNginx,
   Stub,
@@ -38,53 +21,14 @@ import {
   startNginx,
   startStub,
 } from "./harness";
+import { DOMAIN, NGINX_USER, secretsFor, siteMounts, stackConfig } from "./site";
 
-const DOMAIN = "vpn.example.com";
-/** The nginx image's user, which the container runs as (catalog: services.nginx.user). */
-const NGINX_USER = "101:101";
 const STATUS_PATH = "/stub_status";
 /** What only stub_status writes: its first line. */
 const COUNTERS = "Active connections:";
 /** The sources the status server lets in, and two it must not. */
 const ALLOWED = ["127.0.0.2", "127.0.0.3"];
 const DENIED = ["127.0.0.1", "127.0.0.4"];
-
-const stackConfig = (stack: StackName) =>
-  parseStackConfig(projectValues(stack), PROJECT, stack, ROOT);
-
-/** The container's directories as host temp dirs, owned by the nginx user as in the container. */
-function siteMounts(site: NginxSiteInput): NginxMounts {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vpn-edge-status-"));
-  const write = (rel: string, text: string, mode = 0o644) => {
-    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-    fs.writeFileSync(path.join(dir, rel), text, { mode });
-  };
-  write("site/config/current/nginx.conf", renderNginxConf(site));
-  write("site/config/current/site.conf", renderSiteConf(site));
-  const secrets: Record<string, string> = {
-    [ADMIN_USER_FILE]: htpasswdLine("admin", "admin-password-for-tests-0001", "salt-admin-01"),
-    [N8N_USER_FILE]: htpasswdLine("admin", "editor-password-for-tests-001", "salt-n8n-0001"),
-  };
-  if (site.tls) {
-    const cert = makeCertificate(DOMAIN);
-    Object.assign(secrets, { [TLS_CERT_FILE]: cert.certPem, [TLS_KEY_FILE]: cert.keyPem });
-  }
-  for (const [name, text] of Object.entries(secrets)) {
-    write(`site/secrets/current/${name}`, text, 0o400);
-  }
-  for (const d of ["acme", "cache", "tmp"]) fs.mkdirSync(path.join(dir, d));
-  const own = (p: string) => {
-    fs.chownSync(p, 101, 101);
-    if (fs.statSync(p).isDirectory()) for (const e of fs.readdirSync(p)) own(path.join(p, e));
-  };
-  own(dir);
-  return {
-    [SITE_DIR]: path.join(dir, "site"),
-    [ACME_DIR]: path.join(dir, "acme"),
-    [CACHE_DIR]: path.join(dir, "cache"),
-    "/tmp": path.join(dir, "tmp"),
-  };
-}
 
 /** One GET on a fresh connection from the source address `from`; TLS unverified when `tls`. */
 function getFrom(
@@ -130,7 +74,7 @@ describe.each(STACKS)("the %s stack's config with the status server", (stack) =>
   test("passes `nginx -t` as the nginx user, without a warning", () => {
     const status = { port: 8080, path: STATUS_PATH, allow: ["172.20.3.0/24"] };
     const site = { ...edgeSite(stackConfig(stack)), status };
-    const result = nginxTest(siteMounts(site), MAIN_CONF, NGINX_USER);
+    const result = nginxTest(siteMounts(site, secretsFor(site)), MAIN_CONF, NGINX_USER);
     expect(result.output).toContain("test is successful");
     expect(result.output).not.toMatch(/\[(warn|emerg)\]/);
     expect(result.ok).toBe(true);
@@ -157,7 +101,7 @@ describe("the prod edge with the status server, on loopback", () => {
       resolverValidSeconds: 1,
       status: { port: ports.status, path: STATUS_PATH, allow: ALLOWED.map((ip) => `${ip}/32`) },
     };
-    nginx = await startNginx(siteMounts(site), MAIN_CONF, {
+    nginx = await startNginx(siteMounts(site, secretsFor(site)), MAIN_CONF, {
       healthUrl: `http://127.0.0.1:${ports.http}/health`,
       user: NGINX_USER,
     });
