@@ -240,10 +240,12 @@ export function renderAlertmanagerConfig(input: AlertmanagerInput): string {
     receivers,
     inhibit_rules: [
       {
-        // A service that is down explains its own warnings (CPU, latency, ...): send only the cause.
+        // A container that is down explains its own warnings: send only the cause. Per container,
+        // so one replica down does not hide an overloaded survivor; a service-wide warning (no
+        // container label) is still sent.
         source_matchers: [`alertname="${SERVICE_DOWN}"`, 'severity="critical"'],
         target_matchers: ['severity="warning"'],
-        equal: ["service"],
+        equal: ["service", "container"],
       },
     ],
   };

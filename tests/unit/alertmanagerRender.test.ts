@@ -165,13 +165,13 @@ describe("rendered config", () => {
     expect(d.receivers).toEqual([{ name: "none" }]);
   });
 
-  test("ServiceDown (critical) inhibits the warnings of the same service", () => {
+  test("ServiceDown (critical) inhibits the warnings of the same container", () => {
     for (const input of [{ route }, { route, email, webhook }]) {
       expect(doc(input).inhibit_rules).toEqual([
         {
           source_matchers: ['alertname="ServiceDown"', 'severity="critical"'],
           target_matchers: ['severity="warning"'],
-          equal: ["service"],
+          equal: ["service", "container"],
         },
       ]);
     }
