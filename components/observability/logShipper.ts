@@ -1,11 +1,12 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { CATALOG } from "../../config/catalog";
+import { CATALOG, isRootUser } from "../../config/catalog";
 import { MonitoringConfig, ServiceConfig } from "../../config/schema";
 import { LogShipperInput, alloyRunArgs, renderAlloyConfig } from "../../render/alloy";
 import { renderPromtailConfig } from "../../render/promtail";
 import { AppService } from "../apps/appService";
-import { ServiceContext, Workload, workloadFromConfig } from "../workload";
+import { volumeOwner } from "../volumeOwner";
+import { ServiceContext, Workload, WorkloadArgs, workloadFromConfig } from "../workload";
 import { DOCKER_SOCKET, dockerSocketAccess } from "./socket";
 import { bashProbe } from "../probe";
 
@@ -30,6 +31,42 @@ function shipperInput(args: LogShipperArgs): LogShipperInput {
   };
 }
 
+/**
+ * The shipper's Workload: the socket (read-only), its positions volume, and, for a non-root user
+ * (with monitoring.dockerSocket.groupId), a job that first hands that volume to the user.
+ */
+function shipperServer(
+  name: string,
+  service: "alloy" | "promtail",
+  args: LogShipperArgs,
+  own: Pick<WorkloadArgs, "command" | "files">,
+  parent: pulumi.Resource,
+): Workload {
+  const entry = CATALOG[service];
+  const base: WorkloadArgs = {
+    ...workloadFromConfig(service, args.config, args.context),
+    ...own,
+    healthcheck: { test: bashProbe(entry.port, service === "alloy" ? "/-/ready" : "/ready") },
+    volumes: [{ volume: args.volume, path: entry.dataPath }],
+  };
+  const owner = isRootUser(args.config.user)
+    ? undefined
+    : volumeOwner(
+        `${name}-volume-owner`,
+        { base, volume: args.volume, path: entry.dataPath, what: `${service} positions` },
+        parent,
+      );
+  return new Workload(
+    `${name}-server`,
+    {
+      ...base,
+      ...dockerSocketAccess(service, args.config.user, args.monitoring),
+      ...(owner && { image: { id: owner.job.imageId }, dependsOn: owner.ready }),
+    },
+    { parent },
+  );
+}
+
 /** Grafana Alloy shipping this stack's container logs to Loki (the default shipper). */
 export class Alloy extends AppService {
   constructor(name: string, args: LogShipperArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -41,17 +78,15 @@ export class Alloy extends AppService {
       name,
       "alloy",
       (parent) =>
-        new Workload(
-          `${name}-server`,
+        shipperServer(
+          name,
+          "alloy",
+          args,
           {
-            ...workloadFromConfig("alloy", args.config, args.context),
-            ...dockerSocketAccess("alloy", args.config.user, args.monitoring),
             command: alloyRunArgs(configFile, entry.port, entry.dataPath),
-            healthcheck: { test: bashProbe(entry.port, "/-/ready") },
-            volumes: [{ volume: args.volume, path: entry.dataPath }],
             files: [{ path: configFile, content: config }],
           },
-          { parent },
+          parent,
         ),
       opts,
     );
@@ -73,17 +108,15 @@ export class Promtail extends AppService {
       name,
       "promtail",
       (parent) =>
-        new Workload(
-          `${name}-server`,
+        shipperServer(
+          name,
+          "promtail",
+          args,
           {
-            ...workloadFromConfig("promtail", args.config, args.context),
-            ...dockerSocketAccess("promtail", args.config.user, args.monitoring),
             command: [`-config.file=${configFile}`],
-            healthcheck: { test: bashProbe(entry.port, "/ready") },
-            volumes: [{ volume: args.volume, path: entry.dataPath }],
             files: [{ path: configFile, content: config }],
           },
-          { parent },
+          parent,
         ),
       opts,
     );

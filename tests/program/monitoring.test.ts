@@ -285,6 +285,13 @@ describe("switches", () => {
     const alloy = byService(r, "alloy");
     expect([alloy?.inputs.user, alloy?.inputs.groupAdds]).toEqual(["473:473", ["998"]]);
     expect(byService(r, "cadvisor")?.inputs.groupAdds).toEqual(["998"]);
+    // Its positions volume is handed to its user first (Docker makes a new volume root's).
+    const owner = byService(r, "alloy-volume-owner");
+    expect([owner?.inputs.entrypoints, owner?.inputs.command]).toEqual([
+      ["chown"],
+      ["473:473", "/var/lib/alloy/data"],
+    ]);
+    expect(byService(run("prod"), "alloy-volume-owner")).toBeUndefined();
   });
 
   test("Alertmanager gets the SMTP password and the webhook URL as secret files, never in its config", async () => {
