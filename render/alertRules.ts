@@ -65,6 +65,11 @@ export interface AlertRulesInput {
   };
   /** The edge certificate's expiry (RFC 3339) and its domain; null without TLS. */
   readonly certificate: { readonly domain: string; readonly expiry: string } | null;
+  /**
+   * The stack whose containers the cAdvisor rules watch (their `vpn-enterprise.stack` label):
+   * cAdvisor sees every container of the host, another stack's too. Default: any platform stack.
+   */
+  readonly stack?: string;
 }
 
 export const ALERT_NAMES = [
@@ -257,8 +262,11 @@ function perContainer(aggregation: "sum" | "max", expr: string): string {
   ].join("\n");
 }
 
-/** Only the platform's containers: cAdvisor also reports cgroups without a name. */
-const PLATFORM_CONTAINERS = `name!="",container_label_vpn_enterprise_service!=""`;
+/** Only the platform's containers (of one stack): cAdvisor also reports cgroups without a name. */
+function platformContainers(stack: string | undefined): string {
+  const own = stack === undefined ? "" : `,container_label_vpn_enterprise_stack="${stack}"`;
+  return `name!="",container_label_vpn_enterprise_service!=""${own}`;
+}
 
 function availabilityRules(t: AlertThresholds): AlertRule[] {
   const downFor = promDuration(t.serviceDownMinutes * 60);
@@ -276,25 +284,26 @@ function availabilityRules(t: AlertThresholds): AlertRule[] {
   ];
 }
 
-function containerRules(t: AlertThresholds): AlertRule[] {
+function containerRules(t: AlertThresholds, stack: string | undefined): AlertRule[] {
+  const ours = platformContainers(stack);
   const cpuWindow = promDuration(t.cpuMinutes * 60);
   const memoryFor = promDuration(t.memoryMinutes * 60);
   const used = perContainer(
     "sum",
-    `rate(container_cpu_usage_seconds_total{${PLATFORM_CONTAINERS}}[${cpuWindow}])`,
+    `rate(container_cpu_usage_seconds_total{${ours}}[${cpuWindow}])`,
   );
   // A quota of 0 or -1 means "no limit"; those containers have no percentage to compare.
   const limit = perContainer(
     "max",
-    `(container_spec_cpu_quota{${PLATFORM_CONTAINERS}} > 0) / container_spec_cpu_period{${PLATFORM_CONTAINERS}}`,
+    `(container_spec_cpu_quota{${ours}} > 0) / container_spec_cpu_period{${ours}}`,
   );
   const workingSet = perContainer(
     "max",
-    `container_memory_working_set_bytes{${PLATFORM_CONTAINERS}}`,
+    `container_memory_working_set_bytes{${ours}}`,
   );
   const memoryLimit = perContainer(
     "max",
-    `container_spec_memory_limit_bytes{${PLATFORM_CONTAINERS}} > 0`,
+    `container_spec_memory_limit_bytes{${ours}} > 0`,
   );
   return [
     {
@@ -456,6 +465,9 @@ export function renderAlertRules(input: AlertRulesInput): string {
     ...thresholdProblems(input.thresholds),
     ...sourceProblems(input.sources),
     ...certificateProblems(input.certificate),
+    ...(input.stack === undefined || /^[A-Za-z0-9_.-]{1,100}$/.test(input.stack)
+      ? []
+      : [`stack: given ${given(input.stack)}; allowed: 1 to 100 letters, digits, _, . or -`]),
   ];
   if (problems.length > 0) {
     throw new Error(`alert rules: ${problems.join("; ")}`);
@@ -464,7 +476,7 @@ export function renderAlertRules(input: AlertRulesInput): string {
   const { sources, certificate } = input;
   const groups: RuleGroup[] = [
     { name: "vpn-availability", rules: availabilityRules(t) },
-    { name: "vpn-containers", rules: sources.cadvisor ? containerRules(t) : [] },
+    { name: "vpn-containers", rules: sources.cadvisor ? containerRules(t, input.stack) : [] },
     { name: "vpn-disks", rules: sources.nodeExporter ? diskRules(t) : [] },
     { name: "vpn-api", rules: sources.api ? apiRules(t) : [] },
     { name: "vpn-backups", rules: sources.backups ? backupRules(t) : [] },

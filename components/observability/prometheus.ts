@@ -41,11 +41,14 @@ export class Prometheus extends AppService {
       ruleFiles: [`${RULES_DIR}/*.yml`],
       jobs: args.jobs,
     });
-    const rules = pulumi
-      .output(args.certificate)
-      .apply((certificate) =>
-        renderAlertRules({ thresholds: cfg.alerts, sources: args.sources, certificate }),
-      );
+    const rules = pulumi.output(args.certificate).apply((certificate) =>
+      renderAlertRules({
+        thresholds: cfg.alerts,
+        sources: args.sources,
+        certificate,
+        stack: args.externalLabels.stack,
+      }),
+    );
     const retention = [
       `--storage.tsdb.retention.time=${cfg.retention.days}d`,
       ...(cfg.retention.sizeGb ? [`--storage.tsdb.retention.size=${cfg.retention.sizeGb}GB`] : []),

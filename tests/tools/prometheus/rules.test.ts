@@ -329,6 +329,44 @@ describe("promtool test rules: each alert fires for bad series and not for good 
     ]);
   });
 
+  test("with a stack, the container rules watch that stack's containers only (cAdvisor sees the host)", () => {
+    const labelled = (stack: string): InputSeries[] =>
+      cpuSeries.map((s) => ({
+        ...s,
+        series: s.series.replace("{", `{container_label_vpn_enterprise_stack="${stack}",`),
+      }));
+    const rules = renderAlertRules({ ...full, stack: "prod" });
+    expectRuleTestsPass(rules, [
+      {
+        name: "HighCpuUsage of another stack",
+        interval: "15s",
+        input_series: labelled("dev"),
+        alert_rule_test: [{ eval_time: "6m", alertname: "HighCpuUsage", exp_alerts: [] }],
+      },
+      {
+        name: "HighCpuUsage of this stack",
+        interval: "15s",
+        input_series: labelled("prod"),
+        alert_rule_test: [
+          {
+            eval_time: "6m",
+            alertname: "HighCpuUsage",
+            exp_alerts: [
+              {
+                exp_labels: { service: "api", container: "vpn-prod-api-1", severity: "warning" },
+                exp_annotations: {
+                  summary: "api uses much of its CPU limit",
+                  description:
+                    "vpn-prod-api-1 (api) used 90.0% of its CPU limit on average over 5m (threshold 80%).",
+                },
+              },
+            ],
+          },
+        ],
+      },
+    ]);
+  });
+
   test("HighMemoryUsage: 95% for 5 minutes fires; 80%, a 3-minute spike and no limit do not", () => {
     const memory = (service: string, name: string, workingSet: string, limit: string) => [
       {
