@@ -44,7 +44,8 @@ export class Cadvisor extends AppService {
               "--disable_metrics=advtcp,cpu_topology,cpuset,hugetlb,memory_numa,percpu,process,referenced_memory,resctrl,sched,tcp,udp",
             ],
             healthcheck: { test: wgetProbe(port, "/healthz") },
-            // What the README's recipe mounts, all read-only; no --privileged, no /dev/kmsg (OOM
+            // What the README's recipe mounts, read-only at their top (Docker does not make the
+            // mounts below a bind read-only: see the README's limits); no --privileged, no /dev/kmsg (OOM
             // events are lost; container OOM kills still show as restarts).
             binds: [
               ...(socket.binds ?? []),

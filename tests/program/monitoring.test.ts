@@ -104,7 +104,7 @@ describe.each(STACKS)("the %s stack's monitoring", (stack) => {
     }
   });
 
-  test("the Docker socket is mounted read-only, into alloy and cadvisor only; host paths read-only", () => {
+  test("the Docker socket is mounted read-only, into alloy and cadvisor only; host binds read-only (at their top)", () => {
     const r = run(stack);
     const socketUsers: string[] = [];
     for (const c of runningContainers(r)) {
