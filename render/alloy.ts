@@ -15,7 +15,10 @@ export interface AlloyReference {
   readonly path: readonly string[];
 }
 
-/** An object literal `{"key" = value, ...}`; keys are always quoted, so any string may be one. */
+/**
+ * An object literal `{"key" = value, ...}`. Keys are quoted, but Alloy's parser takes a quoted key
+ * without decoding its escapes, so a key must need none (alloyObject refuses one that would).
+ */
 export interface AlloyObject {
   readonly kind: "object";
   readonly fields: Readonly<Record<string, AlloyValue>>;
@@ -58,6 +61,13 @@ export function alloyRef(path: string): AlloyReference {
 }
 
 export function alloyObject(fields: Readonly<Record<string, AlloyValue>>): AlloyObject {
+  for (const key of Object.keys(fields)) {
+    if (!/^[\x20-\x7e]*$/.test(key) || /["\\]/.test(key)) {
+      throw new Error(
+        `alloy object key: given ${JSON.stringify(key)}; allowed: printable ASCII without " or \\ (Alloy reads a quoted key without decoding escapes)`,
+      );
+    }
+  }
   return { kind: "object", fields };
 }
 

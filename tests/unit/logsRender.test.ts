@@ -605,19 +605,25 @@ describe("the Alloy syntax serializer", () => {
   test("references are bare, lists and objects nest, keys are quoted", () => {
     const value = [
       alloyRef("loki.write.default.receiver"),
-      alloyObject({ "a-b": "x", 'q"k': [1, 2.5, true, null], nested: alloyObject({ n: -3 }) }),
+      alloyObject({ "a-b": "x", "q k": [1, 2.5, true, null], nested: alloyObject({ n: -3 }) }),
       [[], alloyObject({})],
     ];
     const text = formatAlloyValue(value);
     expect(text).toBe(
-      '[loki.write.default.receiver, {"a-b" = "x", "q\\"k" = [1, 2.5, true, null], "nested" = {"n" = -3}}, [[], {}]]',
+      '[loki.write.default.receiver, {"a-b" = "x", "q k" = [1, 2.5, true, null], "nested" = {"n" = -3}}, [[], {}]]',
     );
     const parsed = parseAlloy(`v = ${text}`)[0] as Attr;
     expect(parsed.value).toEqual([
       { ref: "loki.write.default.receiver" },
-      { object: { "a-b": "x", 'q"k': [1, 2.5, true, null], nested: { object: { n: -3 } } } },
+      { object: { "a-b": "x", "q k": [1, 2.5, true, null], nested: { object: { n: -3 } } } },
       [[], { object: {} }],
     ]);
+  });
+
+  test("an object key Alloy would read back differently (escapes are not decoded in keys) is refused", () => {
+    for (const key of ['q"k', "back\\slash", "tab\there", "é"]) {
+      expect(() => alloyObject({ [key]: 1 })).toThrow(/alloy object key: given/);
+    }
   });
 
   test("names, labels and references must be identifiers; numbers finite", () => {
