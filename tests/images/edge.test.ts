@@ -42,6 +42,7 @@ import { labelsOf, reveal, runProgram } from "../program/harness";
 import { PROJECT, cliConfig } from "../stackFiles";
 import { freePort } from "../tools/freePort";
 import { docker, dockerOk, imageTestsSkipReason, run, sleep, tail } from "./docker";
+import { Obj, dockerApi, isObj, num, objects, onlyKeys, str, stringMap, strings } from "./engine";
 
 const PREPARE = path.join(__dirname, "prepare.sh");
 /** What stands in for the image the program names. */
@@ -59,46 +60,6 @@ const JOB_WITHIN_MS = 60000;
 const RELOAD_WITHIN_MS = 15000;
 
 const reason = imageTestsSkipReason("edge image tests");
-
-function dockerSocket(): string {
-  const host = process.env.DOCKER_HOST;
-  if (host === undefined || host === "") return "/var/run/docker.sock";
-  if (host.startsWith("unix://")) return host.slice("unix://".length);
-  throw new Error(`DOCKER_HOST=${host}: the edge test talks to the engine over a unix socket`);
-}
-
-/** One Engine API call (API 1.41, Docker 20.10's): status and body. */
-function dockerApi(
-  method: string,
-  apiPath: string,
-  body?: unknown,
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = http.request(
-      {
-        socketPath: dockerSocket(),
-        method,
-        path: `/v1.41${apiPath}`,
-        headers:
-          data === undefined
-            ? {}
-            : { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(data) },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") });
-        });
-      },
-    );
-    req.on("error", reject);
-    req.setTimeout(60000, () => req.destroy(new Error(`${method} ${apiPath}: no answer in 60 s`)));
-    if (data !== undefined) req.write(data);
-    req.end();
-  });
-}
 
 const timings: string[] = [];
 /** Where this engine could not do what the program asks (printed at the end, see the ulimits). */
@@ -193,37 +154,6 @@ interface Translated {
   readonly oneShot: boolean;
   /** wait: `up` waits this long for `healthy`. */
   readonly waitTimeoutSeconds?: number;
-}
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
-const str = (v: unknown, key: string): string => {
-  if (typeof v !== "string") throw new Error(`${key}: expected a string, got ${JSON.stringify(v)}`);
-  return v;
-};
-const num = (v: unknown, key: string): number => {
-  if (typeof v !== "number") throw new Error(`${key}: expected a number, got ${JSON.stringify(v)}`);
-  return v;
-};
-const strings = (v: unknown, key: string): string[] => {
-  if (!Array.isArray(v)) throw new Error(`${key}: expected a list, got ${JSON.stringify(v)}`);
-  return v.map((x, i) => str(x, `${key}[${i.toString()}]`));
-};
-const objects = (v: unknown, key: string): Obj[] => {
-  if (!Array.isArray(v)) throw new Error(`${key}: expected a list, got ${JSON.stringify(v)}`);
-  return v.map((x, i) => {
-    if (!isObj(x)) throw new Error(`${key}[${i.toString()}]: expected an object`);
-    return x;
-  });
-};
-const stringMap = (v: unknown, key: string): Record<string, string> => {
-  if (!isObj(v)) throw new Error(`${key}: expected a map, got ${JSON.stringify(v)}`);
-  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, str(x, `${key}.${k}`)]));
-};
-/** Fails on a key of `o` that is not in `known`: a new input must not be ignored silently. */
-function onlyKeys(o: Obj, known: readonly string[], where: string): void {
-  const unknown = Object.keys(o).filter((k) => !known.includes(k) && o[k] !== undefined);
-  if (unknown.length > 0) throw new Error(`${where}: not translated: ${unknown.join(", ")}`);
 }
 
 /** A Go duration as the provider writes it ("10s", "1m30s", "1h0m0s") in nanoseconds. */

@@ -26,11 +26,22 @@
  * /dev/disk when Docker had to create it for cAdvisor's bind, and the file written into /dev/shm).
  */
 import * as fs from "fs";
-import * as http from "http";
 import * as path from "path";
 import { ProgramRun, labelsOf, reveal, runProgram, runningContainers } from "../program/harness";
 import { PROJECT, cliConfig } from "../stackFiles";
 import { docker, dockerOk, imageTestsSkipReason, run, tail } from "./docker";
+import {
+  Obj,
+  dockerApi,
+  dockerSocket,
+  isObj,
+  num,
+  objects,
+  onlyKeys,
+  str,
+  stringMap,
+  strings,
+} from "./engine";
 
 const IMAGE = "vpn-test/python-base:bookworm";
 const PREFIX = `vpn-mon-test-${process.pid.toString()}`;
@@ -45,72 +56,6 @@ const PRODUCTION_IMAGES: Record<string, string> = {
 };
 
 const reason = imageTestsSkipReason("monitoring image tests");
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
-const str = (v: unknown, key: string): string => {
-  if (typeof v !== "string") throw new Error(`${key}: expected a string, got ${JSON.stringify(v)}`);
-  return v;
-};
-const num = (v: unknown, key: string): number => {
-  if (typeof v !== "number") throw new Error(`${key}: expected a number, got ${JSON.stringify(v)}`);
-  return v;
-};
-const strings = (v: unknown, key: string): string[] => {
-  if (!Array.isArray(v)) throw new Error(`${key}: expected a list, got ${JSON.stringify(v)}`);
-  return v.map((x, i) => str(x, `${key}[${i.toString()}]`));
-};
-const objects = (v: unknown, key: string): Obj[] => {
-  if (!Array.isArray(v)) throw new Error(`${key}: expected a list, got ${JSON.stringify(v)}`);
-  return v.map((x, i) => {
-    if (!isObj(x)) throw new Error(`${key}[${i.toString()}]: expected an object`);
-    return x;
-  });
-};
-const stringMap = (v: unknown, key: string): Record<string, string> => {
-  if (!isObj(v)) throw new Error(`${key}: expected a map, got ${JSON.stringify(v)}`);
-  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, str(x, `${key}.${k}`)]));
-};
-/** Fails on a key of `o` that is not in `known`: a new input must not be ignored silently. */
-function onlyKeys(o: Obj, known: readonly string[], where: string): void {
-  const unknown = Object.keys(o).filter((k) => !known.includes(k) && o[k] !== undefined);
-  if (unknown.length > 0) throw new Error(`${where}: not translated: ${unknown.join(", ")}`);
-}
-
-// ---- The engine ------------------------------------------------------------------------------
-
-function dockerSocket(): string {
-  const host = process.env.DOCKER_HOST;
-  if (host === undefined || host === "") return SOCKET;
-  if (host.startsWith("unix://")) return host.slice("unix://".length);
-  throw new Error(`DOCKER_HOST=${host}: this test talks to the engine over a unix socket`);
-}
-
-/** One Engine API call (API 1.41, Docker 20.10's): status and body. */
-function dockerApi(method: string, apiPath: string, body: unknown): Promise<[number, string]> {
-  return new Promise((resolve, reject) => {
-    const data = JSON.stringify(body);
-    const req = http.request(
-      {
-        socketPath: dockerSocket(),
-        method,
-        path: `/v1.41${apiPath}`,
-        headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(data) },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          resolve([res.statusCode ?? 0, Buffer.concat(chunks).toString("utf8")]);
-        });
-      },
-    );
-    req.on("error", reject);
-    req.setTimeout(60000, () => req.destroy(new Error(`${method} ${apiPath}: no answer in 60 s`)));
-    req.write(data);
-    req.end();
-  });
-}
 
 const timings: string[] = [];
 const notes: string[] = [];
@@ -324,7 +269,7 @@ async function probe(
     Cmd: [JSON.stringify(actions)],
     HostConfig: create.HostConfig,
   };
-  const [status, answer] = await dockerApi(
+  const { status, body: answer } = await dockerApi(
     "POST",
     `/containers/create?name=${encodeURIComponent(container)}`,
     body,
