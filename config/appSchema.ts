@@ -170,6 +170,33 @@ export const PLATFORM_ENV = {
   ],
   dbManager: [...NODE_APP_ENV, ...DATABASE_ENV],
   provisioner: [...NODE_APP_ENV, ...DATABASE_ENV, "API_URL", "SERVICE_KEY_FILE"],
+  // The monitoring services that take their wiring from env (the others from files and flags).
+  grafana: [
+    "GF_SERVER_ROOT_URL",
+    "GF_SERVER_SERVE_FROM_SUB_PATH",
+    "GF_SECURITY_ADMIN_USER",
+    "GF_SECURITY_ADMIN_PASSWORD__FILE",
+    "GF_SECURITY_COOKIE_SECURE",
+    "GF_SECURITY_DISABLE_GRAVATAR",
+    "GF_SECURITY_ALLOW_EMBEDDING",
+    "GF_AUTH_ANONYMOUS_ENABLED",
+    "GF_AUTH_ANONYMOUS_ORG_ROLE",
+    "GF_USERS_ALLOW_SIGN_UP",
+    "GF_USERS_ALLOW_ORG_CREATE",
+    "GF_ANALYTICS_REPORTING_ENABLED",
+    "GF_ANALYTICS_CHECK_FOR_UPDATES",
+    "GF_ANALYTICS_CHECK_FOR_PLUGIN_UPDATES",
+    "GF_LOG_MODE",
+    "GF_PATHS_PROVISIONING",
+  ],
+  postgresExporter: ["DATA_SOURCE_URI", "DATA_SOURCE_USER", "DATA_SOURCE_PASS_FILE"],
+  redisExporter: [
+    "REDIS_ADDR",
+    "REDIS_USER",
+    "REDIS_PASSWORD_FILE",
+    "REDIS_EXPORTER_CONFIG_COMMAND",
+    "REDIS_EXPORTER_WEB_LISTEN_ADDRESS",
+  ],
 } as const satisfies Record<string, readonly string[]>;
 
 /** Refuses a stack `env` key the platform sets itself (see PLATFORM_ENV). */

@@ -351,7 +351,10 @@ const servicesSchema = strict({
   alertmanager: statefulService(CATALOG.alertmanager, alertmanagerExtras)
     .superRefine(checkService)
     .prefault({}),
-  grafana: statefulService(CATALOG.grafana, grafanaExtras).superRefine(checkService).prefault({}),
+  grafana: statefulService(CATALOG.grafana, grafanaExtras)
+    .superRefine(checkService)
+    .superRefine(reservedEnv("grafana"))
+    .prefault({}),
   loki: statefulService(CATALOG.loki, lokiExtras)
     .superRefine(checkService)
     .superRefine(checkLoki)
@@ -359,8 +362,14 @@ const servicesSchema = strict({
   alloy: statefulService(CATALOG.alloy, {}).superRefine(checkService).prefault({}),
   promtail: statefulService(CATALOG.promtail, {}).superRefine(checkService).prefault({}),
   nginxExporter: appService(CATALOG.nginxExporter, {}).superRefine(checkService).prefault({}),
-  postgresExporter: appService(CATALOG.postgresExporter, {}).superRefine(checkService).prefault({}),
-  redisExporter: appService(CATALOG.redisExporter, {}).superRefine(checkService).prefault({}),
+  postgresExporter: appService(CATALOG.postgresExporter, {})
+    .superRefine(checkService)
+    .superRefine(reservedEnv("postgresExporter"))
+    .prefault({}),
+  redisExporter: appService(CATALOG.redisExporter, {})
+    .superRefine(checkService)
+    .superRefine(reservedEnv("redisExporter"))
+    .prefault({}),
   cadvisor: appService(CATALOG.cadvisor, {}).superRefine(checkService).prefault({}),
   nodeExporter: appService(CATALOG.nodeExporter, {}).superRefine(checkService).prefault({}),
 } satisfies Record<ServiceName, z.ZodType>).prefault({});

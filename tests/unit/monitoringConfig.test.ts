@@ -1010,3 +1010,17 @@ describe("what an alerting error shows", () => {
     );
   });
 });
+
+test("a stack's env may not set what the platform wires into Grafana and the exporters", () => {
+  expect(
+    problemsOf(
+      services({
+        grafana: { env: { GF_SERVER_ROOT_URL: "http://elsewhere/", GF_LOG_LEVEL: "debug" } },
+        redisExporter: { env: { REDIS_ADDR: "redis://other:6379" } },
+      }),
+    ),
+  ).toEqual([
+    `${ns}services.grafana.env.GF_SERVER_ROOT_URL: given "http://elsewhere/"; allowed: a name the platform does not set itself (it sets GF_SERVER_ROOT_URL from the rest of the config)`,
+    `${ns}services.redisExporter.env.REDIS_ADDR: given "redis://other:6379"; allowed: a name the platform does not set itself (it sets REDIS_ADDR from the rest of the config)`,
+  ]);
+});
