@@ -297,14 +297,8 @@ function containerRules(t: AlertThresholds, stack: string | undefined): AlertRul
     "max",
     `(container_spec_cpu_quota{${ours}} > 0) / container_spec_cpu_period{${ours}}`,
   );
-  const workingSet = perContainer(
-    "max",
-    `container_memory_working_set_bytes{${ours}}`,
-  );
-  const memoryLimit = perContainer(
-    "max",
-    `container_spec_memory_limit_bytes{${ours}} > 0`,
-  );
+  const workingSet = perContainer("max", `container_memory_working_set_bytes{${ours}}`);
+  const memoryLimit = perContainer("max", `container_spec_memory_limit_bytes{${ours}} > 0`);
   return [
     {
       alert: "HighCpuUsage",
