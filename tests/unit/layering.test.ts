@@ -38,3 +38,50 @@ test("only the Workload creates containers", () => {
 test("render/ is pure: it imports nothing from Pulumi", () => {
   expect(offenders(sources("render"), /from "@pulumi\//)).toEqual([]);
 });
+
+/** Comments out, so prose about stacks does not count. */
+const code = (file: string) =>
+  read(file)
+    .replace(/\/\*[\s\S]*?\*\//g, "")
+    .replace(/\/\/.*$/gm, "");
+
+/**
+ * Where code decides something by the stack's name: a comparison with, a switch or a ternary on a
+ * value named `stack` (presence checks against undefined aside), or a comparison with a stack name.
+ */
+const STACK_BRANCH = [
+  /\bstack\b[\w.?]*\s*(===|!==|==|!=)(?![=\s]*undefined\b)/,
+  /(===|!==|==|!=)\s*[\w.?]*\bstack\b/,
+  /switch\s*\([^)]*\bstack\b/,
+  /\bstack\b[\w.]*\s*\?(?![.?:])/,
+  /(===|!==|==|!=)\s*["'`](dev|prod|production|staging)["'`]/,
+  /["'`](dev|prod|production|staging)["'`]\s*(===|!==|==|!=)/,
+];
+const branchesOnStack = (text: string) => STACK_BRANCH.some((p) => p.test(text));
+
+test("no code under config/, components/ or render/ branches on the stack's name", () => {
+  const files = [...sources("config"), ...sources("components"), ...sources("render")];
+  expect(files.filter((f) => branchesOnStack(code(f)))).toEqual([]);
+});
+
+test("the stack-branch check finds the ways code would branch on the stack", () => {
+  for (const text of [
+    'if (cfg.stack === "prod") x();',
+    'const tls = stack !== "dev";',
+    "switch (args.stack) {}",
+    "const n = cfg.stack ? 3 : 1;",
+    'if ("prod" === name) x();',
+    'if (env === "production") x();',
+  ]) {
+    expect([text, branchesOnStack(text)]).toEqual([text, true]);
+  }
+  for (const text of [
+    "const labels = { stack: cfg.stack };",
+    "input.stack === undefined ? [] : [x]",
+    'image: { build: { target: "dev" } }',
+    "const s = args.stack;",
+    "readonly stack?: string;",
+  ]) {
+    expect([text, branchesOnStack(text)]).toEqual([text, false]);
+  }
+});
