@@ -12,7 +12,7 @@ export const domain = config.domain;
 export const networks = platform.networks.names;
 /** Docker volume name per stateful service. */
 export const volumes = platform.volumeNames;
-/** Per enabled service: network alias (host), port, container names. */
+/** Per enabled service: network alias (host), port, in-platform URL, container names. */
 export const services = platform.services;
 /** Secret: passwords operators need (postgres, redis, grafana admin, n8n editor, edge admin). */
 export const credentials = platform.credentials;
@@ -20,6 +20,8 @@ export const credentials = platform.credentials;
 export const data = platform.data;
 /** Secret: postgresApp, postgresReadonly and redis connection strings (in-network host names). */
 export const connectionStrings = platform.connectionStrings;
+/** Public URLs: the site, the API and Grafana through the edge; null when nginx is disabled. */
+export const endpoints = platform.endpoints;
 /** The edge: public URL, published ports, certificate expiry; null when nginx is disabled. */
 export const edge = platform.edgeInfo;
 /** Backups: volume, directory, schedule, retention, metrics file, list and restore commands. */

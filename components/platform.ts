@@ -23,8 +23,22 @@ export interface PlatformArgs {
 export interface ServiceEndpoint {
   readonly host: string;
   readonly port: number;
+  /** In-platform URL: `http://<host>:<port>`, or `postgresql://` and `redis://` for the data. */
+  readonly url: string;
   readonly containerNames: string[];
 }
+
+/** The public URLs users and other teams reach the platform at; null without the edge. */
+export interface PublicEndpoints {
+  /** The site (the web dashboard at `/`). */
+  readonly site: string;
+  /** The API through the edge (`<site>/api/`); null when the API is disabled. */
+  readonly api: string | null;
+  /** Grafana (`<site>/grafana/`); null when Grafana is disabled. */
+  readonly grafana: string | null;
+}
+
+const URL_SCHEMES: Readonly<Record<string, string>> = { postgres: "postgresql", redis: "redis" };
 
 /** Where the monitoring is; null when monitoring.enabled is false. */
 export interface MonitoringInfo {
@@ -83,6 +97,8 @@ export class Platform extends pulumi.ComponentResource {
   public readonly edgeInfo: pulumi.Output<EdgeInfo | null>;
   /** The monitoring services (each undefined when disabled). */
   public readonly monitoring: MonitoringTier;
+  /** The public site, API and Grafana URLs; null without the edge. */
+  public readonly endpoints: pulumi.Output<PublicEndpoints | null>;
   /** Grafana's public URL and the monitoring services' internal ones; null when it is off. */
   public readonly monitoringInfo: pulumi.Output<MonitoringInfo | null>;
 
@@ -186,14 +202,26 @@ export class Platform extends pulumi.ComponentResource {
       ...monitoring,
     };
     for (const [service, svc] of Object.entries(running)) {
-      if (svc && "containerNames" in svc) endpoints[service] = endpoint(svc);
+      if (svc && "containerNames" in svc) endpoints[service] = endpoint(service, svc);
     }
     // Ollama counts as up once its models are pulled: a failed pull fails the deploy here.
     const ollama = apps.ollama;
     if (ollama) {
-      endpoints.ollama = pulumi.all([endpoint(ollama), ollama.modelsReady]).apply(([e]) => e);
+      endpoints.ollama = pulumi
+        .all([endpoint("ollama", ollama), ollama.modelsReady])
+        .apply(([e]) => e);
     }
     this.services = pulumi.output(endpoints);
+    const site = publicUrl(cfg);
+    this.endpoints = pulumi.output(
+      edge
+        ? {
+            site,
+            api: apps.api ? `${site}/api/` : null,
+            grafana: monitoring.grafana ? `${site}/grafana/` : null,
+          }
+        : null,
+    );
     this.data = data.endpoints;
     this.connectionStrings = data.connectionStrings;
     this.backups = data.backups;
@@ -221,16 +249,25 @@ export class Platform extends pulumi.ComponentResource {
       backups: this.backups,
       edgeInfo: this.edgeInfo,
       monitoringInfo: this.monitoringInfo,
+      endpoints: this.endpoints,
     });
   }
 }
 
-function endpoint(svc: {
-  host: pulumi.Output<string>;
-  port: pulumi.Output<number>;
-  containerNames: pulumi.Output<string[]>;
-}): pulumi.Output<ServiceEndpoint> {
+function endpoint(
+  service: string,
+  svc: {
+    host: pulumi.Output<string>;
+    port: pulumi.Output<number>;
+    containerNames: pulumi.Output<string[]>;
+  },
+): pulumi.Output<ServiceEndpoint> {
   return pulumi
     .all([svc.host, svc.port, svc.containerNames])
-    .apply(([host, port, containerNames]) => ({ host, port, containerNames }));
+    .apply(([host, port, containerNames]) => ({
+      host,
+      port,
+      url: `${URL_SCHEMES[service] ?? "http"}://${host}:${port}`,
+      containerNames,
+    }));
 }

@@ -76,6 +76,12 @@ export function reveal(v: unknown): unknown {
 process.setMaxListeners(50);
 
 /** What a oneShot container (attach: true) reports once it has exited. */
+/** A referenced stack as the engine reports it: its outputs, and the names of the secret ones. */
+export interface StackReferenceFixture {
+  readonly outputs: Readonly<Record<string, unknown>>;
+  readonly secretOutputNames: readonly string[];
+}
+
 export interface JobResult {
   readonly exitCode: number;
   readonly logs: string;
@@ -99,6 +105,8 @@ export async function runProgram(
     program?: string;
     /** The result of each oneShot container, by container name; default success. */
     job?: (containerName: string) => JobResult;
+    /** What a StackReference to each stack name reads: its outputs and which are secret. */
+    stackReferences?: Readonly<Record<string, StackReferenceFixture>>;
   } = {},
 ): Promise<ProgramRun> {
   const inputs = new Map<string, Record<string, unknown>>();
@@ -132,6 +140,12 @@ export async function runProgram(
           if (args.type === "tls:index/selfSignedCert:SelfSignedCert") {
             state.certPem = MOCK_CERT_PEM;
             state.validityEndTime = "2027-11-25T00:00:00Z";
+          }
+          if (args.type === "pulumi:pulumi:StackReference") {
+            const ref = options.stackReferences?.[String(state.name)];
+            if (!ref) throw new Error(`no stack reference fixture for ${String(state.name)}`);
+            state.outputs = ref.outputs;
+            state.secretOutputNames = ref.secretOutputNames;
           }
           if (args.type === "docker:index/remoteImage:RemoteImage") {
             state.imageId = `sha256:mock-${String(state.name)}`;
@@ -248,6 +262,7 @@ export function runInChild(
   config: Record<string, string>,
   job: JobResult,
   only?: string,
+  stackReferences: Readonly<Record<string, StackReferenceFixture>> = {},
 ): ChildRun {
   // Its exit status is the SDK's (it reports promises still pending at exit); stdout is the result.
   const { stdout } = spawnSync(
@@ -259,6 +274,7 @@ export function runInChild(
         VPN_CONFIG: JSON.stringify(config),
         VPN_JOB_RESULT: JSON.stringify(job),
         ...(only !== undefined && { VPN_JOB_ONLY: only }),
+        VPN_STACK_REFERENCES: JSON.stringify(stackReferences),
       },
       cwd: path.resolve(__dirname, "..", ".."),
       encoding: "utf8",

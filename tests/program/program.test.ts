@@ -301,6 +301,7 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
         "data",
         "domain",
         "edge",
+        "endpoints",
         "monitoring",
         "namePrefix",
         "networks",
@@ -351,7 +352,30 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
         lokiUrl: "http://loki:3100",
       },
     });
-    for (const key of ["networks", "volumes", "services", "namePrefix", "edge", "monitoring"]) {
+    expect(outputs.endpoints).toEqual({
+      secret: false,
+      value:
+        stack === "prod"
+          ? {
+              site: "https://vpn.example.com",
+              api: "https://vpn.example.com/api/",
+              grafana: "https://vpn.example.com/grafana/",
+            }
+          : {
+              site: "http://localhost",
+              api: "http://localhost/api/",
+              grafana: "http://localhost/grafana/",
+            },
+    });
+    for (const key of [
+      "networks",
+      "volumes",
+      "services",
+      "namePrefix",
+      "edge",
+      "endpoints",
+      "monitoring",
+    ]) {
       expect(outputs[key].secret).toBe(false);
       for (const s of generatedSecrets) expect(JSON.stringify(outputs[key].value)).not.toContain(s);
     }
@@ -360,16 +384,19 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
     expect(services.postgres).toEqual({
       host: "postgres",
       port: 5432,
+      url: "postgresql://postgres:5432",
       containerNames: [`vpn-enterprise-${stack}-postgres-1`],
     });
     expect(services.redis).toEqual({
       host: "redis",
       port: 6379,
+      url: "redis://redis:6379",
       containerNames: [`vpn-enterprise-${stack}-redis-1`],
     });
     expect(services.api).toEqual({
       host: "api",
       port: 3000,
+      url: "http://api:3000",
       containerNames: EXPECTED_CONTAINERS[stack]
         .filter((c) => /^api-\d+$/.test(c))
         .map((c) => `vpn-enterprise-${stack}-${c}`),
@@ -377,6 +404,7 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
     expect(services.nginx).toEqual({
       host: "nginx",
       port: 80,
+      url: "http://nginx:80",
       containerNames: [`vpn-enterprise-${stack}-nginx-1`],
     });
     expect(Object.keys(services).sort()).toEqual([

@@ -7,6 +7,7 @@
  * Usage: node failingRun.js <program.ts> <stack>, with VPN_CONFIG (the CLI config as JSON) and
  * VPN_JOB_RESULT ({ exitCode, logs } for every oneShot container) in the environment; with
  * VPN_JOB_ONLY (a container name suffix) only the matching jobs get it and the others succeed.
+ * VPN_STACK_REFERENCES maps a referenced stack's name to { outputs, secretOutputNames }.
  */
 "use strict";
 const fs = require("fs");
@@ -41,6 +42,10 @@ pulumi.runtime.setMocks(
         Object.assign(state, { certPem: "mock-cert", validityEndTime: "2027-11-25T00:00:00Z" });
       }
       if (args.type === "docker:index/remoteImage:RemoteImage") state.imageId = "sha256:mock";
+      if (args.type === "pulumi:pulumi:StackReference") {
+        const refs = JSON.parse(process.env.VPN_STACK_REFERENCES ?? "{}");
+        Object.assign(state, refs[state.name] ?? {});
+      }
       if (args.type === "docker:index/container:Container") {
         containers.push(state.name);
         const only = process.env.VPN_JOB_ONLY;

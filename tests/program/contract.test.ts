@@ -1,0 +1,100 @@
+/**
+ * The stack output contract: what the README documents (names and secretness) is what both stacks
+ * export, and a consumer reads it through a StackReference (examples/consumer, under mocks).
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { PROJECT, ROOT, STACKS, cliConfig } from "../stackFiles";
+import {
+  JOB_SUCCEEDED,
+  ProgramRun,
+  StackReferenceFixture,
+  runEachStack,
+  runInChild,
+  runProgram,
+} from "./harness";
+
+const run = runEachStack(STACKS, cliConfig);
+const README = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+const CONSUMER = path.join(ROOT, "examples", "consumer", "index.ts");
+
+/** The README's contract table: output name -> secret. */
+function documented(): Map<string, boolean> {
+  const section = README.split(/^## /m).find((s) => s.startsWith("Stack outputs"));
+  if (!section) throw new Error("README has no '## Stack outputs' section");
+  const rows = [...section.matchAll(/^\| `(\w+)` +\|.*\| (yes|no) +\|$/gm)];
+  return new Map(rows.map((m) => [m[1], m[2] === "yes"]));
+}
+
+function asReference(r: ProgramRun): StackReferenceFixture {
+  return {
+    outputs: Object.fromEntries(Object.entries(r.outputs).map(([k, v]) => [k, v.value])),
+    secretOutputNames: Object.entries(r.outputs)
+      .filter(([, v]) => v.secret)
+      .map(([k]) => k),
+  };
+}
+
+describe.each(STACKS)("the %s stack", (stack) => {
+  test("exports exactly the documented outputs, secret exactly where the README says", () => {
+    const contract = documented();
+    expect(contract.size).toBeGreaterThan(10);
+    const exported = run(stack).outputs;
+    expect(Object.keys(exported).sort()).toEqual([...contract.keys()].sort());
+    for (const [name, secret] of contract) {
+      expect([name, exported[name].secret]).toEqual([name, secret]);
+    }
+  });
+});
+
+describe("a consumer through a StackReference", () => {
+  const reference = "acme/vpn-enterprise/prod";
+  const consume = (fixture: StackReferenceFixture) =>
+    runProgram({ [`${PROJECT}:platformStack`]: reference }, "consumer", {
+      program: CONSUMER,
+      stackReferences: { [reference]: fixture },
+    });
+
+  test("reads the prod stack's outputs; the connection string stays a secret", async () => {
+    const prod = run("prod");
+    const r = await consume(asReference(prod));
+    expect(r.error).toBeUndefined();
+    expect(r.outputs.apiUrl).toEqual({ value: "http://api:3000", secret: false });
+    expect(r.outputs.appNetwork).toEqual({ value: `${PROJECT}-prod-app`, secret: false });
+    expect(r.outputs.siteUrl).toEqual({ value: "https://vpn.example.com", secret: false });
+    const strings = prod.outputs.connectionStrings.value as { postgresReadonly: string };
+    expect(r.outputs.reportingDatabase).toEqual({
+      value: strings.postgresReadonly,
+      secret: true,
+    });
+  });
+
+  test("refuses a platform whose outputs version it was not written for", () => {
+    // The refusal rejects inside the program's outputs: observed in a child process, as `up` would.
+    const fixture = asReference(run("prod"));
+    const r = runInChild(
+      CONSUMER,
+      "consumer",
+      { [`${PROJECT}:platformStack`]: reference },
+      JOB_SUCCEEDED,
+      undefined,
+      { [reference]: { ...fixture, outputs: { ...fixture.outputs, outputsVersion: 2 } } },
+    );
+    expect(r.errors.map((e) => e.message)).toContain(
+      "platform outputs version 2; this program reads 1",
+    );
+    const fine = runInChild(
+      CONSUMER,
+      "consumer",
+      { [`${PROJECT}:platformStack`]: reference },
+      JOB_SUCCEEDED,
+      undefined,
+      { [reference]: fixture },
+    );
+    expect(fine.errors).toEqual([]);
+  });
+
+  test("the README shows the consumer as it is tested", () => {
+    expect(README).toContain(fs.readFileSync(CONSUMER, "utf8").trim());
+  });
+});
