@@ -139,6 +139,14 @@ export class Workload extends pulumi.ComponentResource {
         "vpn-enterprise.tier": args.tier,
         ...extra,
       });
+    const replicaLabels = (i: number): Record<string, string> => ({
+      "vpn-enterprise.replica": String(i),
+      // The reason on the container itself, where `docker inspect` shows it: the one exemption
+      // from a healthcheck that the policy pack accepts for a service (policy/rules.ts).
+      ...(args.noHealthcheckReason !== undefined && {
+        "vpn-enterprise.no-healthcheck": args.noHealthcheckReason,
+      }),
+    });
     const childOpts = (dependsOn: pulumi.Input<pulumi.Resource[]> | undefined) => ({
       parent: this,
       // Container names are fixed, so the old container must go before its replacement.
@@ -216,9 +224,9 @@ export class Workload extends pulumi.ComponentResource {
                 }),
             labels: filesHash
               ? filesHash.apply((h) =>
-                  labels({ "vpn-enterprise.replica": String(i), "vpn-enterprise.files-sha256": h }),
+                  labels({ ...replicaLabels(i), "vpn-enterprise.files-sha256": h }),
                 )
-              : labels({ "vpn-enterprise.replica": String(i) }),
+              : labels(replicaLabels(i)),
             readOnly,
             // Given ones always (a program may need them owned), the default /tmp with a read-only root.
             tmpfs:

@@ -1,7 +1,9 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { CATALOG, CatalogEntry, ServiceName, Tier, isRootUser } from "../config/catalog";
+import { CATALOG, CatalogEntry, ServiceName, Tier, hostName, isRootUser } from "../config/catalog";
+
+export { hostName };
 import { ImageConfig, PublishedPort, ResourcesConfig, ServiceConfig } from "../config/schema";
 
 /** A file put into every replica before it starts. */
@@ -169,7 +171,6 @@ export function workloadFromConfig(
   } satisfies Partial<WorkloadArgs>;
 }
 
-/** A catalog key as container names and network aliases spell it: `pythonAi` -> `python-ai`. */
 /** True when directory `dir` is `root` or lies below it. */
 export function isWithin(dir: string, root: string): boolean {
   return dir === root || dir.startsWith(`${root.replace(/\/$/, "")}/`);
@@ -178,10 +179,6 @@ export function isWithin(dir: string, root: string): boolean {
 /** The Docker name of a service's replica `index` (from 1); fixed, so others can address it. */
 export function containerName(namePrefix: string, service: string, index: number): string {
   return `${namePrefix}-${service}-${index}`;
-}
-
-export function hostName(service: ServiceName): string {
-  return service.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
 /** How other services of the platform call an HTTP service: `http://<alias>:<port>`. */

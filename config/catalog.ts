@@ -450,6 +450,11 @@ export const CATALOG = {
 
 export type ServiceName = keyof typeof CATALOG;
 
+/** A catalog key as container names, labels and network aliases spell it: `pythonAi` -> `python-ai`. */
+export function hostName(service: string): string {
+  return service.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
 /**
  * True when `user` (`uid[:gid]` or a name) is root: uid 0 however it is written (`0`, `00:0`), or
  * the name `root`.
