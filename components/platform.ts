@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { STATEFUL_SERVICES, StatefulServiceName } from "../config/catalog";
+import { CATALOG, STATEFUL_SERVICES, StatefulServiceName } from "../config/catalog";
 import { StackConfig } from "../config/load";
 import { publicUrl } from "../config/schema";
 import { AppTier, createAppTier } from "./apps/tier";
@@ -9,6 +9,7 @@ import { Nginx } from "./edge/nginx";
 import { createEdge } from "./edge/tier";
 import { ConnectionStrings, DataEndpoints, createDataTier } from "./data/tier";
 import { TierNetworks } from "./network";
+import { GRAFANA_PATH } from "./observability/grafana";
 import { MonitoringTier, createMonitoring } from "./observability/tier";
 import { PlatformSecrets } from "./secrets";
 import { serviceVolume } from "./volume";
@@ -169,9 +170,10 @@ export class Platform extends pulumi.ComponentResource {
     const edge = createEdge(name, this, cfg, context, this.secrets.values);
     this.edge = edge;
     const nginx = cfg.services.nginx;
+    const site = publicUrl(cfg);
     this.edgeInfo = edge
       ? edge.certificateExpiry.apply((certificateExpiry) => ({
-          url: publicUrl(cfg),
+          url: site,
           publishedPorts: nginx.ports.map((p) => `${p.hostIp}:${p.host}->${p.container}`),
           certificateExpiry,
         }))
@@ -183,10 +185,11 @@ export class Platform extends pulumi.ComponentResource {
       certificateExpiry: edge ? edge.certificateExpiry : pulumi.output(null),
     });
     this.monitoring = monitoring;
+    const grafanaUrl = monitoring.grafana && edge ? `${site}${GRAFANA_PATH}` : null;
     this.monitoringInfo = pulumi.output(
       cfg.monitoring.enabled
         ? {
-            grafanaUrl: monitoring.grafana && edge ? `${publicUrl(cfg)}/grafana/` : null,
+            grafanaUrl,
             prometheusUrl: monitoring.prometheus ? internalUrl("prometheus") : null,
             alertmanagerUrl: monitoring.alertmanager ? internalUrl("alertmanager") : null,
             lokiUrl: monitoring.loki ? internalUrl("loki") : null,
@@ -212,13 +215,12 @@ export class Platform extends pulumi.ComponentResource {
         .apply(([e]) => e);
     }
     this.services = pulumi.output(endpoints);
-    const site = publicUrl(cfg);
     this.endpoints = pulumi.output(
       edge
         ? {
             site,
-            api: apps.api ? `${site}/api/` : null,
-            grafana: monitoring.grafana ? `${site}/grafana/` : null,
+            api: apps.api ? `${site}${CATALOG.api.routes[0].path}` : null,
+            grafana: grafanaUrl,
           }
         : null,
     );

@@ -19,6 +19,8 @@ import { wgetProbe } from "../probe";
 const PROVISIONING = "/etc/grafana/provisioning";
 const DASHBOARDS_DIR = "/etc/grafana/dashboards";
 const ADMIN_PASSWORD_FILE = "/run/secrets/grafana_admin_password";
+/** Where the edge serves Grafana: its catalog route (not stripped: Grafana serves from it). */
+export const GRAFANA_PATH = CATALOG.grafana.routes[0].path;
 /** The shipped dashboards, relative to the project directory. */
 export const DASHBOARDS_SOURCE = "assets/grafana/dashboards";
 

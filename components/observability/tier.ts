@@ -8,7 +8,7 @@ import { volumeOf } from "../volume";
 import { ServiceContext, internalUrl } from "../workload";
 import { Alertmanager } from "./alertmanager";
 import { NginxExporter, PostgresExporter, RedisExporter } from "./exporters";
-import { Grafana } from "./grafana";
+import { GRAFANA_PATH, Grafana } from "./grafana";
 import { Cadvisor, NodeExporter } from "./hostCollectors";
 import { Alloy, Promtail } from "./logShipper";
 import { Loki } from "./loki";
@@ -186,7 +186,7 @@ export function createMonitoring(
           config: s.grafana,
           volume: volumeOf(volumes, "grafana"),
           adminPassword: secrets.grafanaAdminPassword,
-          rootUrl: `${publicUrl(cfg)}/grafana/`,
+          rootUrl: `${publicUrl(cfg)}${GRAFANA_PATH}`,
           https: cfg.tls.mode !== "off",
           prometheusUrl: internalUrl("prometheus"),
           lokiUrl: loki ? internalUrl("loki") : undefined,
