@@ -1,26 +1,7 @@
 /** alertmanager.yml as data for each receiver combination, and every input the renderer refuses. */
 import { parse } from "yaml";
 import { AlertmanagerInput, renderAlertmanagerConfig } from "../../render/alertmanager";
-
-const route = {
-  groupBy: ["alertname"],
-  groupWaitSeconds: 10,
-  groupIntervalSeconds: 10,
-  repeatIntervalMinutes: 60,
-};
-const email = {
-  to: ["ops@example.com", "oncall@example.com"],
-  from: "alertmanager@example.com",
-  smarthost: "smtp.example.com:587",
-  authUsername: "alertmanager",
-  authPasswordFile: "/run/secrets/smtp_password",
-  requireTls: true,
-};
-const webhook = {
-  urlFile: "/run/secrets/alert_webhook_url",
-  sendResolved: true,
-  criticalOnly: false,
-};
+import { email, route, webhook } from "../alertmanagerInputs";
 
 interface Route {
   receiver: string;

@@ -6,26 +6,7 @@
 import { parse, stringify } from "yaml";
 import { AlertmanagerInput, renderAlertmanagerConfig } from "../../../render/alertmanager";
 import { runTool } from "./harness";
-
-const route = {
-  groupBy: ["alertname"],
-  groupWaitSeconds: 10,
-  groupIntervalSeconds: 10,
-  repeatIntervalMinutes: 60,
-};
-const email = {
-  to: ["ops@example.com", "oncall@example.com"],
-  from: "alertmanager@example.com",
-  smarthost: "smtp.example.com:587",
-  authUsername: "alertmanager",
-  authPasswordFile: "/run/secrets/smtp_password",
-  requireTls: true,
-};
-const webhook = {
-  urlFile: "/run/secrets/alert_webhook_url",
-  sendResolved: true,
-  criticalOnly: false,
-};
+import { email, route, webhook } from "../../alertmanagerInputs";
 
 // amtool reads neither secret file when checking or routing, so they need not exist.
 const variants: Readonly<Record<string, AlertmanagerInput>> = {
