@@ -14,6 +14,8 @@ export const networks = platform.networks.names;
 export const volumes = platform.volumeNames;
 /** Per enabled service: network alias (host), port, in-platform URL, container names. */
 export const services = platform.services;
+/** Per enabled service: the image its containers run (reference, id, registry digest). */
+export const images = platform.images;
 /** Secret: passwords operators need (postgres, redis, grafana admin, n8n editor, edge admin). */
 export const credentials = platform.credentials;
 /** PostgreSQL (host, port, database, admin, app and read-only role) and Redis (host, port). */

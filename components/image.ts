@@ -10,6 +10,21 @@ import { ImageConfig } from "../config/schema";
  */
 export const REMOTE_BUILD_PLACEHOLDER = "docker/remote-context";
 
+/** A service's image as resolved for its containers, and as the `images` output reports it. */
+export interface ResolvedImage {
+  /** The pinned reference the stack configured, or the name a local build is tagged with. */
+  readonly reference: string;
+  /** A build's context (a path in the project or a git URL); null for a pulled image. */
+  readonly source: string | null;
+  /** The image id the containers run (`sha256:<hash>`). */
+  readonly id: pulumi.Output<string>;
+  /**
+   * `repository[:tag]@sha256:<hash>` of a pulled image, as the engine recorded the pull; null for
+   * a local build, which is in no registry.
+   */
+  readonly repoDigest: pulumi.Output<string | null>;
+}
+
 /**
  * Resolves a service's image to the id its containers run:
  * - `ref`: a pinned remote image, pulled once (kept when the stack goes, another stack may use it);
@@ -24,15 +39,21 @@ export function serviceImage(
     readonly localName: string;
     readonly parent: pulumi.Resource;
   },
-): pulumi.Output<string> {
+): ResolvedImage {
   const { ref, build } = args.image;
   const opts = { parent: args.parent };
   if (ref !== undefined) {
-    return new docker.RemoteImage(name, { name: ref, keepLocally: true }, opts).imageId;
+    const image = new docker.RemoteImage(name, { name: ref, keepLocally: true }, opts);
+    return {
+      reference: ref,
+      source: null,
+      id: image.imageId,
+      repoDigest: digestOrNull(image.repoDigest),
+    };
   }
   if (build === undefined) throw new Error(`${name}: image has neither ref nor build`);
   if (isGitContext(build.context)) {
-    return new docker.RemoteImage(
+    const image = new docker.RemoteImage(
       name,
       {
         name: args.localName,
@@ -46,9 +67,16 @@ export function serviceImage(
         keepLocally: true,
       },
       opts,
-    ).imageId;
+    );
+    // Built by the engine, not pulled: no registry digest, whatever the provider reads back.
+    return {
+      reference: args.localName,
+      source: build.context,
+      id: image.imageId,
+      repoDigest: pulumi.output(null),
+    };
   }
-  return new docker.Image(
+  const image = new docker.Image(
     name,
     {
       imageName: args.localName,
@@ -64,5 +92,17 @@ export function serviceImage(
       buildOnPreview: false,
     },
     opts,
-  ).repoDigest;
+  );
+  // For an image that is not pushed, the provider's repoDigest is the local image id.
+  return {
+    reference: args.localName,
+    source: build.context,
+    id: image.repoDigest,
+    repoDigest: pulumi.output(null),
+  };
+}
+
+/** The provider leaves repoDigest empty when the engine has none to report. */
+function digestOrNull(repoDigest: pulumi.Output<string>): pulumi.Output<string | null> {
+  return repoDigest.apply((d) => (d ? d : null));
 }

@@ -13,6 +13,7 @@ import { GRAFANA_PATH } from "./observability/grafana";
 import { MonitoringTier, createMonitoring } from "./observability/tier";
 import { PlatformSecrets } from "./secrets";
 import { serviceVolume } from "./volume";
+import { ResolvedImage } from "./image";
 import { internalUrl } from "./workload";
 
 export interface PlatformArgs {
@@ -40,6 +41,18 @@ export interface PublicEndpoints {
 }
 
 const URL_SCHEMES: Readonly<Record<string, string>> = { postgres: "postgresql", redis: "redis" };
+
+/** The image a service's containers run, as the engine resolved it at the last `up`. */
+export interface ImageInfo {
+  /** The pinned reference the stack configured, or the name a local build is tagged with. */
+  readonly reference: string;
+  /** A build's context (a path in the project or a git URL); null for a pulled image. */
+  readonly source: string | null;
+  /** The image id the containers run (`sha256:<hash>`). */
+  readonly id: string;
+  /** `repository[:tag]@sha256:<hash>` of a pulled image; null for a local build. */
+  readonly repoDigest: string | null;
+}
 
 /** Where the monitoring is; null when monitoring.enabled is false. */
 export interface MonitoringInfo {
@@ -80,6 +93,8 @@ export class Platform extends pulumi.ComponentResource {
   public readonly volumeNames: pulumi.Output<Record<string, string>>;
   /** Host, port and container names of each enabled service. */
   public readonly services: pulumi.Output<Record<string, ServiceEndpoint>>;
+  /** The image each enabled service runs: reference, id and, for a pulled one, its digest. */
+  public readonly images: pulumi.Output<Record<string, ImageInfo>>;
   /** Credentials operators need (a Pulumi secret). */
   public readonly credentials: pulumi.Output<OperatorCredentials>;
   /** Database and Redis endpoints, role names included. */
@@ -215,6 +230,11 @@ export class Platform extends pulumi.ComponentResource {
         .apply(([e]) => e);
     }
     this.services = pulumi.output(endpoints);
+    const images: Record<string, pulumi.Output<ImageInfo>> = {};
+    for (const [service, svc] of Object.entries({ ...running, backup: data.backup })) {
+      if (svc && "image" in svc) images[service] = imageInfo(svc.image);
+    }
+    this.images = pulumi.output(images);
     this.endpoints = pulumi.output(
       edge
         ? {
@@ -245,6 +265,7 @@ export class Platform extends pulumi.ComponentResource {
     this.registerOutputs({
       volumeNames: this.volumeNames,
       services: this.services,
+      images: this.images,
       credentials: this.credentials,
       data: this.data,
       connectionStrings: this.connectionStrings,
@@ -254,6 +275,15 @@ export class Platform extends pulumi.ComponentResource {
       endpoints: this.endpoints,
     });
   }
+}
+
+function imageInfo(image: ResolvedImage): pulumi.Output<ImageInfo> {
+  return pulumi.all([image.id, image.repoDigest]).apply(([id, repoDigest]) => ({
+    reference: image.reference,
+    source: image.source,
+    id,
+    repoDigest,
+  }));
 }
 
 function endpoint(

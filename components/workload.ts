@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import * as path from "path";
 import { dockerCpus, goDuration } from "../config/dockerValues";
-import { serviceImage } from "./image";
+import { ResolvedImage, serviceImage } from "./image";
 import { dockerLabels } from "./labels";
 import { WorkloadArgs, containerName, isWithin, validateWorkload } from "./workloadArgs";
 
@@ -22,8 +22,8 @@ export class Workload extends pulumi.ComponentResource {
   public readonly port: pulumi.Output<number | undefined>;
   /** Container names, in rollout order. */
   public readonly containerNames: pulumi.Output<string[]>;
-  /** The image id (or local build digest) the containers run. */
-  public readonly imageId: pulumi.Output<string>;
+  /** The image the containers run: its reference, its id and, for a pulled one, its digest. */
+  public readonly image: ResolvedImage;
   public readonly containers: readonly docker.Container[];
   /** A oneShot job's result, as `up` recorded it when the job exited. */
   public readonly job?: {
@@ -34,9 +34,9 @@ export class Workload extends pulumi.ComponentResource {
   constructor(name: string, args: WorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
     super("vpn:platform:Workload", name, {}, opts);
     validateWorkload(args);
-    const imageId =
-      "id" in args.image
-        ? pulumi.output(args.image.id)
+    const image =
+      "resolved" in args.image
+        ? args.image.resolved
         : serviceImage(`${name}-image`, {
             image: args.image,
             localName: `${args.namePrefix}-${args.service}:local`,
@@ -105,7 +105,7 @@ export class Workload extends pulumi.ComponentResource {
     // What every container of this Workload shares, the carrier included (it is never started,
     // but it is a container like the others: same image, limits, labels and hardening).
     const common = {
-      image: imageId,
+      image: image.id,
       user,
       envs: Object.keys(env)
         .sort()
@@ -284,12 +284,12 @@ export class Workload extends pulumi.ComponentResource {
     this.host = pulumi.output(args.service);
     this.port = pulumi.output(args.port);
     this.containerNames = pulumi.all(containers.map((c) => c.name));
-    this.imageId = imageId;
+    this.image = image;
     this.registerOutputs({
       host: this.host,
       port: this.port,
       containerNames: this.containerNames,
-      imageId: this.imageId,
+      imageId: image.id,
     });
   }
 }

@@ -2,9 +2,10 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { CATALOG, CatalogEntry, ServiceName, Tier, hostName, isRootUser } from "../config/catalog";
+import { ImageConfig, PublishedPort, ResourcesConfig, ServiceConfig } from "../config/schema";
+import type { ResolvedImage } from "./image";
 
 export { hostName };
-import { ImageConfig, PublishedPort, ResourcesConfig, ServiceConfig } from "../config/schema";
 
 /** A file put into every replica before it starts. */
 export interface WorkloadFile {
@@ -42,8 +43,8 @@ export interface WorkloadArgs {
   readonly namePrefix: string;
   /** Labels of the stack (project, stack); the Workload adds service, tier and replica. */
   readonly labels: Readonly<Record<string, string>>;
-  /** A pinned remote image, a local build, or `{ id }` of an image another Workload resolved. */
-  readonly image: ImageConfig | { readonly id: pulumi.Input<string> };
+  /** A pinned remote image, a local build, or `{ resolved }`: the image another Workload resolved. */
+  readonly image: ImageConfig | { readonly resolved: ResolvedImage };
   /** Number of containers, each with a stable name. Must be 1 with a data volume. */
   readonly replicas: number;
   /** CPU, memory (MB) and process limits of each container. */

@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { ServiceName } from "../../config/catalog";
+import { ResolvedImage } from "../image";
 import { Workload, internalUrl, portOf } from "../workload";
 
 /**
@@ -17,6 +18,8 @@ export abstract class AppService extends pulumi.ComponentResource {
   public readonly containers: readonly docker.Container[];
   /** `http://<alias>:<port>`, for other services of the platform. */
   public readonly internalUrl: pulumi.Output<string>;
+  /** The image the server runs. */
+  public readonly image: ResolvedImage;
 
   protected constructor(
     type: string,
@@ -32,11 +35,13 @@ export abstract class AppService extends pulumi.ComponentResource {
     this.containerNames = workload.containerNames;
     this.containers = workload.containers;
     this.internalUrl = pulumi.output(internalUrl(service));
+    this.image = workload.image;
     this.registerOutputs({
       host: this.host,
       port: this.port,
       containerNames: this.containerNames,
       internalUrl: this.internalUrl,
+      imageId: this.image.id,
     });
   }
 }

@@ -43,7 +43,7 @@ export class Ollama extends AppService {
         `${name}-server`,
         {
           ...base,
-          image: { id: owner.job.imageId },
+          image: { resolved: owner.job.image },
           env: {
             ...cfg.env,
             OLLAMA_HOST: `0.0.0.0:${entry.port}`,
@@ -67,7 +67,7 @@ export class Ollama extends AppService {
                 {
                   ...base,
                   service: "ollama-pull-models",
-                  image: { id: owner.job.imageId },
+                  image: { resolved: owner.job.image },
                   replicas: 1,
                   resources: jobResources,
                   ports: [],

@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { CATALOG } from "../../config/catalog";
 import { BackupConfig, PostgresConfig } from "../../config/schema";
+import { ResolvedImage } from "../image";
 import { ServiceContext, Workload, workloadFromConfig } from "../workload";
 import {
   PG_PATHS,
@@ -47,6 +48,8 @@ export interface BackupInfo {
 export class Backup extends pulumi.ComponentResource {
   public readonly containerNames: pulumi.Output<string[]>;
   public readonly info: pulumi.Output<BackupInfo>;
+  /** The image the schedule runs (pg_dump's). */
+  public readonly image: ResolvedImage;
 
   constructor(name: string, args: BackupArgs, opts?: pulumi.ComponentResourceOptions) {
     super("vpn:data:Backup", name, {}, opts);
@@ -91,6 +94,7 @@ export class Backup extends pulumi.ComponentResource {
       { parent: this },
     );
     this.containerNames = workload.containerNames;
+    this.image = workload.image;
     const restore = `sh ${PG_PATHS.tools}/restore.sh`;
     this.info = pulumi
       .all([args.volume.name, workload.containerNames])

@@ -5,6 +5,7 @@ import { Migration } from "../../config/migrations";
 import { PostgresConfig } from "../../config/schema";
 import { renderPostgresConf } from "../../render/postgres";
 import { JobError, jobGate } from "../job";
+import { ResolvedImage } from "../image";
 import { ServiceContext, Workload, workloadFromConfig } from "../workload";
 import {
   PG_PATHS,
@@ -44,7 +45,7 @@ export class Postgres extends pulumi.ComponentResource {
   /** The server's containers: what a client that needs the server up depends on. */
   public readonly containers: readonly docker.Container[];
   /** The image the server runs; the jobs that talk to it use the same one. */
-  public readonly imageId: pulumi.Output<string>;
+  public readonly image: ResolvedImage;
   /**
    * Resolves once the server is healthy and every migration is applied; a dependency for whatever
    * uses the database. Fails the deploy, with the job's output, when the migrations failed.
@@ -127,7 +128,7 @@ export class Postgres extends pulumi.ComponentResource {
         tier: entry.tier,
         namePrefix: args.context.namePrefix,
         labels: args.context.labels,
-        image: { id: server.imageId },
+        image: { resolved: server.image },
         replicas: 1,
         resources: { cpus: 0.25, memoryMb: 128, pidsLimit: 32 },
         user: pg.user,
@@ -164,7 +165,7 @@ export class Postgres extends pulumi.ComponentResource {
     this.readonlyUser = pulumi.output(pg.readonlyUser);
     this.containerNames = server.containerNames;
     this.containers = server.containers;
-    this.imageId = server.imageId;
+    this.image = server.image;
     this.registerOutputs({
       host: this.host,
       port: this.port,
@@ -173,7 +174,7 @@ export class Postgres extends pulumi.ComponentResource {
       appUser: this.appUser,
       readonlyUser: this.readonlyUser,
       containerNames: this.containerNames,
-      imageId: this.imageId,
+      imageId: this.image.id,
       schemaVersion: this.schemaVersion,
     });
   }

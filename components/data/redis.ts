@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CATALOG, MONITOR_USER } from "../../config/catalog";
 import { RedisConfig } from "../../config/schema";
 import { redisHealthcheckCommand, renderRedisConf } from "../../render/redis";
+import { ResolvedImage } from "../image";
 import { ServiceContext, Workload, workloadFromConfig } from "../workload";
 
 const CONF_FILE = "/run/secrets/redis.conf";
@@ -31,6 +32,8 @@ export class Redis extends pulumi.ComponentResource {
   public readonly containerNames: pulumi.Output<string[]>;
   /** The server's containers: what a client that needs the server up depends on. */
   public readonly containers: readonly docker.Container[];
+  /** The image the server runs. */
+  public readonly image: ResolvedImage;
 
   constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
     super("vpn:data:Redis", name, {}, opts);
@@ -68,6 +71,7 @@ export class Redis extends pulumi.ComponentResource {
     this.port = pulumi.output(entry.port);
     this.containerNames = workload.containerNames;
     this.containers = workload.containers;
+    this.image = workload.image;
     this.registerOutputs({
       host: this.host,
       port: this.port,

@@ -15,7 +15,7 @@ import {
   renderSiteConf,
 } from "../../render/nginx";
 import { SiteKind, installScript, startScript } from "../../render/nginxScripts";
-import { serviceImage } from "../image";
+import { ResolvedImage, serviceImage } from "../image";
 import { JobError, jobGate } from "../job";
 import { volumeOwner } from "../volumeOwner";
 import {
@@ -66,6 +66,8 @@ export class Nginx extends pulumi.ComponentResource {
   public readonly port: pulumi.Output<number>;
   public readonly containerNames: pulumi.Output<string[]>;
   public readonly containers: readonly docker.Container[];
+  /** The image nginx and its install jobs run. */
+  public readonly image: ResolvedImage;
   /** When the served certificate expires (RFC 3339); null without TLS. */
   public readonly certificateExpiry: pulumi.Output<string | null>;
 
@@ -75,7 +77,7 @@ export class Nginx extends pulumi.ComponentResource {
     const base = workloadFromConfig("nginx", cfg, args.context);
     // One image for the jobs and the server, whichever jobs the stack needs.
     const image = {
-      id: serviceImage(`${name}-image`, {
+      resolved: serviceImage(`${name}-image`, {
         image: cfg.image,
         localName: `${base.namePrefix}-nginx:local`,
         parent: this,
@@ -194,6 +196,7 @@ export class Nginx extends pulumi.ComponentResource {
     this.host = server.host;
     this.port = pulumi.output(CATALOG.nginx.port);
     this.containerNames = server.containerNames;
+    this.image = server.image;
     this.certificateExpiry = args.certificate
       ? args.certificate.notAfter.apply((t): string | null => t)
       : pulumi.output(null);

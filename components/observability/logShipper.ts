@@ -61,7 +61,7 @@ function shipperServer(
     {
       ...base,
       ...dockerSocketAccess(service, args.config.user, args.monitoring),
-      ...(owner && { image: { id: owner.job.imageId }, dependsOn: owner.ready }),
+      ...(owner && { image: { resolved: owner.job.image }, dependsOn: owner.ready }),
     },
     { parent },
   );

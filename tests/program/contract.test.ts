@@ -4,7 +4,8 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { PROJECT, ROOT, STACKS, cliConfig } from "../stackFiles";
+import { CATALOG, ServiceName, hostName } from "../../config/catalog";
+import { PROJECT, ROOT, STACKS, cliConfig, projectValues } from "../stackFiles";
 import {
   JOB_SUCCEEDED,
   ProgramRun,
@@ -43,6 +44,64 @@ describe.each(STACKS)("the %s stack", (stack) => {
     expect(Object.keys(exported).sort()).toEqual([...contract.keys()].sort());
     for (const [name, secret] of contract) {
       expect([name, exported[name].secret]).toEqual([name, secret]);
+    }
+  });
+});
+
+describe.each(STACKS)("the %s stack's images output", (stack) => {
+  interface Image {
+    reference: string;
+    source: string | null;
+    id: string;
+    repoDigest: string | null;
+  }
+  const images = () => run(stack).outputs.images.value as Record<string, Image>;
+  const services = () =>
+    run(stack).outputs.services.value as Record<string, { containerNames: string[] }>;
+
+  test("names the image every running container of each service runs", () => {
+    const r = run(stack);
+    // Every service with containers, and the backup schedule (no endpoint, but it runs).
+    expect(Object.keys(images()).sort()).toEqual([...Object.keys(services()), "backup"].sort());
+    for (const [service, endpoint] of Object.entries(services())) {
+      for (const name of endpoint.containerNames) {
+        const container = r.resources.find(
+          (c) => c.type === "docker:index/container:Container" && c.inputs.name === name,
+        );
+        expect([service, name, container?.inputs.image]).toEqual([
+          service,
+          name,
+          images()[service].id,
+        ]);
+      }
+    }
+  });
+
+  test("a pulled image carries its pinned reference and registry digest; a build its source", () => {
+    const config = projectValues(stack);
+    const catalog = CATALOG as Record<string, { defaults: { image: unknown } }>;
+    for (const [service, image] of Object.entries(images())) {
+      const stackServices = config.services as Partial<Record<string, { image?: unknown }>>;
+      const configured = (stackServices[service]?.image ?? catalog[service].defaults.image) as
+        string | { build: { context: string } };
+      if (typeof configured === "string") {
+        expect([service, image]).toEqual([
+          service,
+          {
+            reference: configured,
+            source: null,
+            id: `sha256:mock-${configured}`,
+            repoDigest: `${configured}@sha256:mock`,
+          },
+        ]);
+      } else {
+        expect([service, image.reference, image.source, image.repoDigest]).toEqual([
+          service,
+          `${PROJECT}-${stack}-${hostName(service as ServiceName)}:local`,
+          configured.build.context,
+          null,
+        ]);
+      }
     }
   });
 });

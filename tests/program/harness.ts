@@ -149,6 +149,8 @@ export async function runProgram(
           }
           if (args.type === "docker:index/remoteImage:RemoteImage") {
             state.imageId = `sha256:mock-${String(state.name)}`;
+            // What the engine reports for a pulled image; nothing for one it built from git.
+            if (state.build === undefined) state.repoDigest = `${String(state.name)}@sha256:mock`;
           }
           if (args.type === "docker:index/image:Image") {
             state.repoDigest = `sha256:mock-build-${String(state.imageName)}`;
