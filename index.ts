@@ -28,5 +28,10 @@ export const endpoints = platform.endpoints;
 export const edge = platform.edgeInfo;
 /** Backups: volume, directory, schedule, retention, metrics file, list and restore commands. */
 export const backups = platform.backups;
+/**
+ * The post-deploy smoke check through the edge: its container and the checks that passed; null
+ * when nginx or the check is disabled. A failed check fails the `up` here.
+ */
+export const smokeCheck = platform.smokeCheck;
 /** Monitoring: Grafana's public URL, Prometheus, Alertmanager and Loki inside; null when off. */
 export const monitoring = platform.monitoringInfo;

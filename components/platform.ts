@@ -1,11 +1,18 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { CATALOG, STATEFUL_SERVICES, StatefulServiceName } from "../config/catalog";
+import {
+  CATALOG,
+  CatalogEntry,
+  STATEFUL_SERVICES,
+  ServiceName,
+  StatefulServiceName,
+} from "../config/catalog";
 import { StackConfig } from "../config/load";
 import { publicUrl } from "../config/schema";
 import { AppTier, createAppTier } from "./apps/tier";
 import { BackupInfo } from "./data/backup";
 import { Nginx } from "./edge/nginx";
+import { SmokeCheck, SmokeResult } from "./edge/smoke";
 import { createEdge } from "./edge/tier";
 import { ConnectionStrings, DataEndpoints, createDataTier } from "./data/tier";
 import { TierNetworks } from "./network";
@@ -117,6 +124,8 @@ export class Platform extends pulumi.ComponentResource {
   public readonly endpoints: pulumi.Output<PublicEndpoints | null>;
   /** Grafana's public URL and the monitoring services' internal ones; null when it is off. */
   public readonly monitoringInfo: pulumi.Output<MonitoringInfo | null>;
+  /** The post-deploy smoke check's last result; null without it. Fails the deploy on a failure. */
+  public readonly smokeCheck: pulumi.Output<SmokeResult | null>;
 
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("vpn:platform:Platform", name, {}, opts);
@@ -235,6 +244,20 @@ export class Platform extends pulumi.ComponentResource {
       if (svc && "image" in svc) images[service] = imageInfo(svc.image);
     }
     this.images = pulumi.output(images);
+    // Last: every routed service is up, so the check sees the platform as users will.
+    const routed = Object.entries(running).flatMap(([service, svc]) =>
+      svc && "containers" in svc && (CATALOG[service as ServiceName] as CatalogEntry).routes
+        ? svc.containers
+        : [],
+    );
+    this.smokeCheck =
+      edge && nginx.smokeCheck.enabled
+        ? new SmokeCheck(
+            `${name}-smoke`,
+            { config: cfg, context, edge, upstreams: routed, secrets: this.secrets.values },
+            { parent: this },
+          ).result
+        : pulumi.output(null);
     this.endpoints = pulumi.output(
       edge
         ? {

@@ -21,6 +21,11 @@ export interface CatalogRoute {
   readonly cached?: boolean;
   /** Read timeout in seconds unless services.nginx.routes.<service> sets one; default timeouts. */
   readonly readTimeoutSeconds?: number;
+  /**
+   * What the post-deploy smoke check GETs through nginx: a path below `path` (the service's health
+   * endpoint as the route exposes it), answered 2xx; `redirectPasses` lets a 3xx pass too.
+   */
+  readonly probe: { readonly path: string; readonly redirectPasses?: boolean };
 }
 
 export interface CatalogEntry {
@@ -144,7 +149,15 @@ export const CATALOG = {
     port: 3000,
     health: "/health",
     metrics: { port: 3000, path: "/metrics" },
-    routes: [{ path: "/api/", stripPrefix: true, rateLimited: true, cached: true }],
+    routes: [
+      {
+        path: "/api/",
+        stripPrefix: true,
+        rateLimited: true,
+        cached: true,
+        probe: { path: "health" },
+      },
+    ],
     requires: ["postgres", "redis"],
     defaults: {
       image: {
@@ -161,8 +174,9 @@ export const CATALOG = {
     networks: ["app"],
     port: 3001,
     health: "/health",
-    // WebSocket for Next.js live reload in development mode.
-    routes: [{ path: "/", websocket: true }],
+    // WebSocket for Next.js live reload in development mode. Its /health is nginx's own, so the
+    // smoke check asks for the page; a dashboard may answer it with a redirect to its login.
+    routes: [{ path: "/", websocket: true, probe: { path: "", redirectPasses: true } }],
     defaults: {
       image: { build: { context: "examples/web", dockerfile: "docker/web/Dockerfile" } },
       user: "1001:1001",
@@ -177,7 +191,15 @@ export const CATALOG = {
     port: 5001,
     health: "/health",
     // Model calls are slow: the guide's 120 s read timeout. Rate-limited like the rest of /api/.
-    routes: [{ path: "/api/ai/", stripPrefix: true, rateLimited: true, readTimeoutSeconds: 120 }],
+    routes: [
+      {
+        path: "/api/ai/",
+        stripPrefix: true,
+        rateLimited: true,
+        readTimeoutSeconds: 120,
+        probe: { path: "health" },
+      },
+    ],
     defaults: {
       image: {
         build: { context: "examples/python-ai", dockerfile: "docker/python-ai/Dockerfile" },
@@ -211,7 +233,15 @@ export const CATALOG = {
     dataPath: "/home/node/.n8n",
     // n8n serves at its root; N8N_PATH only tells it the public prefix for the URLs it makes.
     // Its editor keeps a push connection open, and webhook calls may wait for a whole workflow.
-    routes: [{ path: "/admin/n8n/", stripPrefix: true, websocket: true, readTimeoutSeconds: 3600 }],
+    routes: [
+      {
+        path: "/admin/n8n/",
+        stripPrefix: true,
+        websocket: true,
+        readTimeoutSeconds: 3600,
+        probe: { path: "healthz" },
+      },
+    ],
     defaults: {
       image: "n8nio/n8n:1.72.1",
       user: "1000:1000",
@@ -299,7 +329,7 @@ export const CATALOG = {
     dataPath: "/var/lib/grafana",
     metrics: { port: 3000, path: "/metrics" },
     // Served from the sub-path (no prefix stripping); Grafana Live uses a WebSocket.
-    routes: [{ path: "/grafana/", websocket: true }],
+    routes: [{ path: "/grafana/", websocket: true, probe: { path: "api/health" } }],
     requires: ["prometheus"],
     defaults: {
       image: "grafana/grafana:12.0.2",

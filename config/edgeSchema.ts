@@ -251,6 +251,25 @@ const adminSchema = strict({
     .default("admin"),
 }).prefault({});
 
+const smokeCheckSchema = strict({
+  /** Check the platform through the edge after every `up` that changes what it serves; default true. */
+  enabled: z.boolean().default(true),
+  /**
+   * Tries per check before it fails (services that just turned healthy may need a moment, and
+   * nginx re-resolves a backend's name within 10 s); default 20.
+   */
+  attempts: z.int().min(1).max(200).default(20),
+  /** Seconds between two tries of a check; default 3. */
+  intervalSeconds: z.int().min(1).max(60).default(3),
+  /** Seconds one request may take, TLS handshake included; default 10. */
+  requestTimeoutSeconds: z.int().min(1).max(120).default(10),
+  /**
+   * With tls.mode files only: PEM certificate(s) of a private CA the served chain ends at. Without
+   * it the check trusts the public CAs of the edge's image, as browsers would.
+   */
+  caCertificate: z.string().optional(),
+}).prefault({});
+
 /**
  * services.nginx's own keys. Its `ports` (the key every service has) mean something else here:
  * empty (the default) is 0.0.0.0:80 -> 80 and, unless tls.mode is off, 0.0.0.0:443 -> 443; a given
@@ -293,6 +312,8 @@ export const nginxExtras = {
   admin: adminSchema,
   /** How often the container looks for a new config generation to reload; seconds, default 5. */
   reloadCheckSeconds: z.int().min(1).max(300).default(5),
+  /** The post-deploy smoke check: health, every enabled route and TLS, through nginx. */
+  smokeCheck: smokeCheckSchema,
 };
 
 /** A published port as the service schema outputs it. */
@@ -360,7 +381,10 @@ interface EdgeStackChecked {
       readonly ports: readonly EdgePort[];
     };
   } & {
-    readonly nginx: { readonly upstream: { readonly apiWeights?: readonly number[] } };
+    readonly nginx: {
+      readonly upstream: { readonly apiWeights?: readonly number[] };
+      readonly smokeCheck: { readonly caCertificate?: string };
+    };
   };
 }
 
@@ -403,6 +427,7 @@ export function checkEdge(cfg: EdgeStackChecked, ctx: z.RefinementCtx): void {
       }
     });
   }
+  checkSmokeCa(nginx.smokeCheck.caCertificate, cfg.tls.mode, ctx);
   const weights = nginx.upstream.apiWeights;
   const replicas = cfg.services.api.replicas;
   if (weights !== undefined && weights.length !== replicas) {
@@ -410,6 +435,40 @@ export function checkEdge(cfg: EdgeStackChecked, ctx: z.RefinementCtx): void {
       code: "custom",
       path: ["services", "nginx", "upstream", "apiWeights"],
       message: `one weight per API replica: ${weights.length} given, services.api.replicas is ${replicas}`,
+    });
+  }
+}
+
+/** smokeCheck.caCertificate: only with tls.mode files, and only CERTIFICATE blocks that parse. */
+function checkSmokeCa(ca: string | undefined, mode: TlsMode, ctx: z.RefinementCtx): void {
+  if (ca === undefined) return;
+  const path = ["services", "nginx", "smokeCheck", "caCertificate"];
+  if (mode !== "files") {
+    ctx.addIssue({
+      code: "custom",
+      path,
+      message: `only with tls.mode: files (tls.mode is ${mode}: the check trusts the certificate the program generated, or there is no TLS); remove it`,
+    });
+    return;
+  }
+  const blocks = [...ca.matchAll(PEM_BLOCK)];
+  const parses = (block: string) => {
+    try {
+      return new crypto.X509Certificate(block).ca;
+    } catch {
+      return undefined;
+    }
+  };
+  if (
+    blocks.length === 0 ||
+    ca.replace(PEM_BLOCK, "").trim() !== "" ||
+    blocks.some(([block, label]) => label !== "CERTIFICATE" || parses(block) === undefined)
+  ) {
+    ctx.addIssue({
+      code: "custom",
+      path,
+      message:
+        "PEM CA certificates that parse (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----), nothing else",
     });
   }
 }

@@ -418,6 +418,18 @@ function locationBlocks(site: NginxSiteInput): string[] {
   return paths.flatMap((path) => ["", ...location(site, path, byPath.get(path))]);
 }
 
+/**
+ * How a route is guarded: on an admin path, the allow-list (empty: any source) and the basic-auth
+ * file it asks a login from (none: no login); undefined for a public route.
+ */
+export function routeGuard(
+  site: Pick<NginxSiteInput, "admin">,
+  route: Pick<NginxRoute, "path" | "userFile">,
+): { readonly allow: readonly string[]; readonly userFile?: string } | undefined {
+  if (!ADMIN_PATHS.some((p) => under(route.path, p))) return undefined;
+  return { allow: site.admin.allow, userFile: route.userFile ?? site.admin.userFile };
+}
+
 function location(site: NginxSiteInput, path: string, route: NginxRoute | undefined): string[] {
   const body: string[] = [];
   if (!route || route.servers.length === 0) {
@@ -425,11 +437,11 @@ function location(site: NginxSiteInput, path: string, route: NginxRoute | undefi
     body.push("return 404;", ...securityHeaders(site));
     return [`location ${path} {`, ...indent(body), "}"];
   }
-  const admin = ADMIN_PATHS.some((p) => under(path, p));
-  const userFile = admin ? (route.userFile ?? site.admin.userFile) : undefined;
-  if (admin) {
-    for (const source of site.admin.allow) body.push(`allow ${source};`);
-    if (site.admin.allow.length > 0) body.push("deny all;");
+  const guard = routeGuard(site, route);
+  const userFile = guard?.userFile;
+  if (guard) {
+    for (const source of guard.allow) body.push(`allow ${source};`);
+    if (guard.allow.length > 0) body.push("deny all;");
   }
   if (userFile) {
     body.push(

@@ -70,6 +70,8 @@ export class Nginx extends pulumi.ComponentResource {
   public readonly image: ResolvedImage;
   /** When the served certificate expires (RFC 3339); null without TLS. */
   public readonly certificateExpiry: pulumi.Output<string | null>;
+  /** The certificate served; undefined when TLS is off. */
+  public readonly certificate?: EdgeCertificate;
 
   constructor(name: string, args: NginxArgs, opts?: pulumi.ComponentResourceOptions) {
     super("vpn:edge:Nginx", name, {}, opts);
@@ -175,7 +177,8 @@ export class Nginx extends pulumi.ComponentResource {
         // $0 of the script: a name in `ps` instead of the image's default command.
         command: ["nginx-edge"],
         healthcheck: {
-          // busybox wget: the alpine image has no curl. /health is answered by nginx itself.
+          // busybox wget, in every nginx Alpine image (-alpine-slim has no curl). /health is
+          // answered by nginx itself.
           test: wgetProbe(CATALOG.nginx.port, "/health"),
           startPeriodSeconds: 5,
         },
@@ -197,6 +200,7 @@ export class Nginx extends pulumi.ComponentResource {
     this.port = pulumi.output(CATALOG.nginx.port);
     this.containerNames = server.containerNames;
     this.image = server.image;
+    this.certificate = args.certificate;
     this.certificateExpiry = args.certificate
       ? args.certificate.notAfter.apply((t): string | null => t)
       : pulumi.output(null);
