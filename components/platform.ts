@@ -8,7 +8,7 @@ import {
   StatefulServiceName,
 } from "../config/catalog";
 import { StackConfig } from "../config/load";
-import { publicUrl } from "../config/schema";
+import { PublishedPort, publicUrl } from "../config/schema";
 import { AppTier, createAppTier } from "./apps/tier";
 import { BackupInfo } from "./data/backup";
 import { Nginx } from "./edge/nginx";
@@ -34,6 +34,10 @@ export interface ServiceEndpoint {
   readonly port: number;
   /** In-platform URL: `http://<host>:<port>`, or `postgresql://` and `redis://` for the data. */
   readonly url: string;
+  /** In-platform URL of its health endpoint (the catalog's `health`); null for one without. */
+  readonly healthUrl: string | null;
+  /** What it publishes on the host: `ip:host->container[/udp]` (only nginx beyond loopback). */
+  readonly publishedPorts: string[];
   readonly containerNames: string[];
 }
 
@@ -198,7 +202,7 @@ export class Platform extends pulumi.ComponentResource {
     this.edgeInfo = edge
       ? edge.certificateExpiry.apply((certificateExpiry) => ({
           url: site,
-          publishedPorts: nginx.ports.map((p) => `${p.hostIp}:${p.host}->${p.container}`),
+          publishedPorts: publishedPorts(nginx.ports, CATALOG.nginx.port),
           certificateExpiry,
         }))
       : pulumi.output(null);
@@ -309,20 +313,57 @@ function imageInfo(image: ResolvedImage): pulumi.Output<ImageInfo> {
   }));
 }
 
+/** Published ports as `ip:host->container`, `/udp` appended for UDP. */
+function publishedPorts(
+  ports: readonly PublishedPort[],
+  servicePort: number | undefined,
+): string[] {
+  return ports.map(
+    (p) =>
+      `${p.hostIp}:${p.host}->${p.container ?? servicePort ?? p.host}` +
+      (p.protocol === "udp" ? "/udp" : ""),
+  );
+}
+
+/** What the containers publish (config ports, and a dev debugger's), each mapping once. */
+function containerPorts(containers: readonly docker.Container[]): pulumi.Output<string[]> {
+  return pulumi
+    .all(containers.map((c) => c.ports))
+    .apply((all) => [
+      ...new Set(
+        all.flatMap((ports) =>
+          (ports ?? []).map(
+            (p) =>
+              `${p.ip ?? "0.0.0.0"}:${p.external}->${p.internal}` +
+              (p.protocol === "udp" ? "/udp" : ""),
+          ),
+        ),
+      ),
+    ]);
+}
+
 function endpoint(
   service: string,
   svc: {
     host: pulumi.Output<string>;
     port: pulumi.Output<number>;
     containerNames: pulumi.Output<string[]>;
+    containers: readonly docker.Container[];
   },
 ): pulumi.Output<ServiceEndpoint> {
+  const entry: CatalogEntry = CATALOG[service as ServiceName];
+  const scheme = URL_SCHEMES[service] ?? "http";
   return pulumi
-    .all([svc.host, svc.port, svc.containerNames])
-    .apply(([host, port, containerNames]) => ({
+    .all([svc.host, svc.port, svc.containerNames, containerPorts(svc.containers)])
+    .apply(([host, port, containerNames, published]) => ({
       host,
       port,
-      url: `${URL_SCHEMES[service] ?? "http"}://${host}:${port}`,
+      url: `${scheme}://${host}:${port}`,
+      healthUrl:
+        scheme === "http" && entry.health !== undefined
+          ? `http://${host}:${port}${entry.health}`
+          : null,
+      publishedPorts: published,
       containerNames,
     }));
 }

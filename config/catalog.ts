@@ -231,6 +231,8 @@ export const CATALOG = {
     port: 5678,
     // n8nio/n8n creates /home/node/.n8n owned by its `node` user (1000:1000).
     dataPath: "/home/node/.n8n",
+    // At the root whatever N8N_PATH is (components/apps/n8n.ts).
+    health: "/healthz",
     // n8n serves at its root; N8N_PATH only tells it the public prefix for the URLs it makes.
     // Its editor keeps a push connection open, and webhook calls may wait for a whole workflow.
     routes: [
@@ -291,7 +293,7 @@ export const CATALOG = {
     tier: "monitoring",
     networks: ["monitoring", "app"],
     port: 9090,
-    health: "/-/healthy",
+    health: "/-/ready",
     // The image owns /prometheus as nobody (65534) and runs as it.
     dataPath: "/prometheus",
     metrics: { port: 9090, path: "/metrics" },
@@ -307,7 +309,7 @@ export const CATALOG = {
     tier: "monitoring",
     networks: ["monitoring"],
     port: 9093,
-    health: "/-/healthy",
+    health: "/-/ready",
     // Silences and the notification log; the image owns /alertmanager as nobody.
     dataPath: "/alertmanager",
     metrics: { port: 9093, path: "/metrics" },

@@ -340,8 +340,8 @@ describe("disabling an app service", () => {
       expect(r.resources.filter(gone).filter((x) => x.type === CONTAINER)).toEqual([]);
       expect(r.resources.some((x) => x.name === `vpn-${hostName(service)}`)).toBe(false);
       // python-ai loses a URL; the edge's config loses a route (tests/program/edge.test.ts), and
-      // its secrets the n8n editor login.
-      const callers = new Set(["python-ai", "nginx-config", "nginx-secrets"]);
+      // its secrets the n8n editor login; the smoke check loses the route's checks.
+      const callers = new Set(["python-ai", "nginx-config", "nginx-secrets", "nginx-smoke"]);
       for (const c of containers(full).filter((x) => !gone(x))) {
         const after = containers(r).find((x) => x.name === c.name);
         expect(after).toBeDefined();

@@ -13,6 +13,7 @@ import {
   runEachStack,
   runInChild,
   runProgram,
+  runningContainers,
 } from "./harness";
 
 const run = runEachStack(STACKS, cliConfig);
@@ -102,6 +103,65 @@ describe.each(STACKS)("the %s stack's images output", (stack) => {
           null,
         ]);
       }
+    }
+  });
+});
+
+describe.each(STACKS)("the %s stack's services output", (stack) => {
+  interface Endpoint {
+    port: number;
+    url: string;
+    healthUrl: string | null;
+    publishedPorts: string[];
+    containerNames: string[];
+  }
+  const services = () => run(stack).outputs.services.value as Record<string, Endpoint>;
+
+  test("a health URL is the endpoint each container's own healthcheck asks", () => {
+    const r = run(stack);
+    const withHealth = Object.entries(services()).filter(([, e]) => e.healthUrl !== null);
+    expect(withHealth.length).toBeGreaterThan(8);
+    for (const [service, e] of withHealth) {
+      const url = new URL(e.healthUrl as string);
+      expect(e.healthUrl?.startsWith(`${e.url}/`)).toBe(true);
+      for (const name of e.containerNames) {
+        const c = runningContainers(r).find((x) => x.inputs.name === name);
+        const probe = JSON.stringify((c?.inputs.healthcheck as { tests?: string[] }).tests);
+        // wget/fetch/urllib ask for the URL; the bash probe sends the request line itself.
+        const asks =
+          probe.includes(`127.0.0.1:${e.port}${url.pathname}`) ||
+          (probe.includes(`127.0.0.1/${e.port}`) && probe.includes(`GET ${url.pathname} `));
+        expect([service, name, asks, probe]).toEqual([service, name, true, probe]);
+      }
+    }
+  });
+
+  test("published ports are what each container publishes", () => {
+    const r = run(stack);
+    for (const [service, e] of Object.entries(services())) {
+      for (const name of e.containerNames) {
+        const c = runningContainers(r).find((x) => x.inputs.name === name);
+        const ports = (c?.inputs.ports ?? []) as {
+          ip: string;
+          external: number;
+          internal: number;
+          protocol: string;
+        }[];
+        expect([service, e.publishedPorts]).toEqual([
+          service,
+          ports.map(
+            (p) => `${p.ip}:${p.external}->${p.internal}${p.protocol === "udp" ? "/udp" : ""}`,
+          ),
+        ]);
+      }
+    }
+    if (stack === "dev") {
+      expect(services().postgres.publishedPorts).toEqual(["127.0.0.1:5432->5432"]);
+      // The Node inspector of the API's dev mode, besides the config's ports.
+      expect(services().api.publishedPorts).toEqual(["127.0.0.1:9229->9229"]);
+    } else {
+      expect(services().postgres.publishedPorts).toEqual([]);
+      expect(services().nginx.publishedPorts).toEqual(["0.0.0.0:80->80", "0.0.0.0:443->443"]);
     }
   });
 });

@@ -50,6 +50,7 @@ const EXPECTED_CONTAINERS: Record<string, string[]> = {
     "nginx-1",
     "nginx-config-1",
     "nginx-exporter-1",
+    "nginx-smoke-1",
     "nginx-volume-owner-1",
     "node-exporter-1",
     "ollama-1",
@@ -80,6 +81,7 @@ const EXPECTED_CONTAINERS: Record<string, string[]> = {
     "nginx-config-1",
     "nginx-exporter-1",
     "nginx-secrets-1",
+    "nginx-smoke-1",
     "nginx-volume-owner-1",
     "node-exporter-1",
     "ollama-1",
@@ -189,8 +191,11 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
         expect(i.capabilities).toEqual({ drops: ["ALL"], adds: [] });
         expect(i.user).toMatch(/^[1-9]\d*:\d+$/);
       }
-      // The edge's install jobs take their uploads on a writable root (components/edge/nginx.ts).
-      expect(i.readOnly).toBe(!(isJob && ["nginx-config", "nginx-secrets"].includes(service)));
+      // The edge's install jobs and its smoke check take their uploads on a writable root
+      // (components/edge/nginx.ts, smoke.ts).
+      expect(i.readOnly).toBe(
+        !(isJob && ["nginx-config", "nginx-secrets", "nginx-smoke"].includes(service)),
+      );
       expect(i.image).toMatch(/^sha256:/);
       const limit = { soft: expect.any(Number) as unknown, hard: expect.any(Number) as unknown };
       // nginx also sets its open-file limit to worker_rlimit_nofile.
@@ -200,7 +205,13 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
       ]);
       // Jobs that only write a volume: no network at all (not even Docker's default bridge).
       if (isJob && (service.startsWith("nginx-") || service.endsWith("-volume-owner"))) {
-        expect([i.networkMode, i.networksAdvanced]).toEqual(["none", []]);
+        // The smoke check asks nginx: the edge network only (tests/program/smoke.test.ts).
+        const only =
+          service === "nginx-smoke" ? [{ name: "vpn-networks-edge-id", aliases: [service] }] : [];
+        expect([i.networkMode, i.networksAdvanced]).toEqual([
+          only.length ? undefined : "none",
+          only,
+        ]);
       } else {
         expect(i.networkMode).toBeUndefined();
         expect(i.networksAdvanced).toEqual(
@@ -267,7 +278,8 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
       "grafana",
       "n8n",
       // The certificate, its key and the edge logins: prod only (dev has no TLS and no logins).
-      ...(stack === "prod" ? ["nginx-secrets"] : []),
+      // The smoke check's logins for those: prod only as well.
+      ...(stack === "prod" ? ["nginx-secrets", "nginx-smoke"] : []),
       "postgres",
       "postgres-exporter",
       "postgres-migrate",
@@ -365,22 +377,30 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
     }
     expect(outputs.outputsVersion.value).toBe(1);
     const services = outputs.services.value as Record<string, Obj>;
+    // Published ports and health URLs are checked against the containers in contract.test.ts.
+    const dev = stack === "dev";
     expect(services.postgres).toEqual({
       host: "postgres",
       port: 5432,
       url: "postgresql://postgres:5432",
+      healthUrl: null,
+      publishedPorts: dev ? ["127.0.0.1:5432->5432"] : [],
       containerNames: [`vpn-enterprise-${stack}-postgres-1`],
     });
     expect(services.redis).toEqual({
       host: "redis",
       port: 6379,
       url: "redis://redis:6379",
+      healthUrl: null,
+      publishedPorts: dev ? ["127.0.0.1:6379->6379"] : [],
       containerNames: [`vpn-enterprise-${stack}-redis-1`],
     });
     expect(services.api).toEqual({
       host: "api",
       port: 3000,
       url: "http://api:3000",
+      healthUrl: "http://api:3000/health",
+      publishedPorts: dev ? ["127.0.0.1:9229->9229"] : [],
       containerNames: EXPECTED_CONTAINERS[stack]
         .filter((c) => /^api-\d+$/.test(c))
         .map((c) => `vpn-enterprise-${stack}-${c}`),
@@ -389,6 +409,8 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
       host: "nginx",
       port: 80,
       url: "http://nginx:80",
+      healthUrl: "http://nginx:80/health",
+      publishedPorts: dev ? ["127.0.0.1:80->80"] : ["0.0.0.0:80->80", "0.0.0.0:443->443"],
       containerNames: [`vpn-enterprise-${stack}-nginx-1`],
     });
     expect(Object.keys(services).sort()).toEqual([
