@@ -124,6 +124,19 @@ describe.each(STACKS)("the %s stack's smoke check", (stack) => {
   });
 });
 
+/**
+ * The prod program's error when only the smoke job exits with `exitCode` and `logs`. The failure
+ * reaches no caller inside the program (as a failed `up` reports it): observed in a child process.
+ */
+function smokeFailure(exitCode: number, logs: string): string {
+  const r = runInChild(PROGRAM, "prod", cliConfig("prod"), { exitCode, logs }, "-nginx-smoke-1");
+  expect(r.containers).toContain("vpn-enterprise-prod-nginx-smoke-1");
+  // One failure (the SDK may report the same rejection once per promise that carries it).
+  expect([...new Set(r.errors.map((e) => `${e.name}: ${e.message}`))]).toHaveLength(1);
+  expect(r.errors[0].name).toBe("SmokeCheckError");
+  return r.errors[0].message;
+}
+
 describe("a failed smoke check", () => {
   test("fails the run with each failing route and status, and says how to go on", () => {
     const logs = [
@@ -132,20 +145,7 @@ describe("a failed smoke check", () => {
       "FAIL route /grafana/ (grafana), logged in: GET https://vpn.example.com/grafana/api/health -> 401, expected 2xx, after 1 tries",
       "2 check(s) failed",
     ].join("\n");
-    // The failure reaches no caller inside the program (as a failed `up` reports it): observed in a
-    // child process. Only the smoke job fails; every other job succeeds.
-    const r = runInChild(
-      PROGRAM,
-      "prod",
-      cliConfig("prod"),
-      { exitCode: 1, logs },
-      "-nginx-smoke-1",
-    );
-    expect(r.containers).toContain("vpn-enterprise-prod-nginx-smoke-1");
-    // One failure (the SDK may report the same rejection once per promise that carries it).
-    expect([...new Set(r.errors.map((e) => `${e.name}: ${e.message}`))]).toHaveLength(1);
-    expect(r.errors[0].name).toBe("SmokeCheckError");
-    const message = r.errors[0].message;
+    const message = smokeFailure(1, logs);
     expect(message).toContain(
       "The post-deploy smoke check failed (container vpn-enterprise-prod-nginx-smoke-1, exit code 1)",
     );
@@ -162,18 +162,9 @@ describe("a failed smoke check", () => {
 
   test("without FAIL lines (the script could not run), the last lines of its output", () => {
     const logs = "/bin/sh: /run/smoke/check.sh: Permission denied\n";
-    const r = runInChild(
-      PROGRAM,
-      "prod",
-      cliConfig("prod"),
-      { exitCode: 126, logs },
-      "-nginx-smoke-1",
-    );
-    // One failure (the SDK may report the same rejection once per promise that carries it).
-    expect([...new Set(r.errors.map((e) => `${e.name}: ${e.message}`))]).toHaveLength(1);
-    expect(r.errors[0].name).toBe("SmokeCheckError");
-    expect(r.errors[0].message).toContain("exit code 126");
-    expect(r.errors[0].message).toContain("  /bin/sh: /run/smoke/check.sh: Permission denied");
+    const message = smokeFailure(126, logs);
+    expect(message).toContain("exit code 126");
+    expect(message).toContain("  /bin/sh: /run/smoke/check.sh: Permission denied");
   });
 });
 
