@@ -13,6 +13,7 @@ import {
   ConfigSecretName,
   RawTlsConfig,
   stackConfigSchema,
+  withDataProtectionDefaults,
 } from "./schema";
 
 /** How the edge serves the domain; the private key (tls.mode files) is a Pulumi secret. */
@@ -21,7 +22,10 @@ export interface TlsConfig extends Omit<RawTlsConfig, "privateKey"> {
   readonly privateKey: pulumi.Output<string> | undefined;
 }
 
-export interface StackConfig extends Omit<RawStackConfig, "namePrefix" | "secrets" | "tls"> {
+export interface StackConfig extends Omit<
+  RawStackConfig,
+  "namePrefix" | "secrets" | "tls" | "dataProtection"
+> {
   readonly project: string;
   readonly stack: string;
   /** Prefix of every Docker object's name; defaults to `<project>-<stack>`. */
@@ -173,11 +177,14 @@ export function parseStackConfig(
   stack: string,
   root: string = process.cwd(),
 ): StackConfig {
-  const result = stackConfigSchema.safeParse(raw, { error: allowed });
+  const input = withDataProtectionDefaults(raw);
+  const result = stackConfigSchema.safeParse(input, { error: allowed });
   if (!result.success) {
-    throw new ConfigError(result.error.issues.flatMap((iss) => describeIssue(project, raw, iss)));
+    throw new ConfigError(result.error.issues.flatMap((iss) => describeIssue(project, input, iss)));
   }
-  const { namePrefix, secrets, tls, ...rest } = result.data;
+  // The stack-wide dataProtection is in each service's own by now (withDataProtectionDefaults).
+  const { namePrefix, secrets, tls, ...parsed } = result.data;
+  const rest = { ...parsed, dataProtection: undefined };
   const pg = rest.services.postgres;
   const { migrations, problems } = pg.enabled
     ? loadMigrations(pg.migrationsDir, root)

@@ -194,6 +194,56 @@ const dataProtectionSchema = (disposable: boolean) =>
     }
   });
 
+/**
+ * The stack-wide default of every stateful service's dataProtection: each key given here is what a
+ * service that does not set it gets, so a stack whose data is disposable says so once. Services
+ * whose data is disposable anyway (the catalog's `disposableData`) keep their own defaults.
+ */
+const stackDataProtectionSchema = strict({
+  protect: z.boolean().optional(),
+  retainOnDelete: z.boolean().optional(),
+  keepWhenDisabled: z.boolean().optional(),
+})
+  .superRefine((p, ctx) => {
+    if (p.keepWhenDisabled === false && p.protect !== false) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["keepWhenDisabled"],
+        message:
+          "true unless protect is false as well (Pulumi refuses to delete a protected volume)",
+      });
+    }
+  })
+  .optional();
+
+/**
+ * The raw config with the stack-wide `dataProtection` filled into each stateful service that does
+ * not set a key itself. A stack-wide value that is not valid is left to the schema's error, not
+ * copied into every service.
+ */
+export function withDataProtectionDefaults(
+  raw: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
+  const given = raw.dataProtection;
+  if (given === undefined || !stackDataProtectionSchema.safeParse(given).success) return { ...raw };
+  const defaults = given as Readonly<Record<string, boolean>>;
+  const rawServices = raw.services;
+  if (rawServices !== undefined && (typeof rawServices !== "object" || rawServices === null)) {
+    return { ...raw };
+  }
+  const services: Record<string, unknown> = { ...(rawServices as Record<string, unknown>) };
+  for (const name of SERVICE_NAMES) {
+    const entry: CatalogEntry = CATALOG[name];
+    if (entry.dataPath === undefined || entry.disposableData === true) continue;
+    const svc: unknown = services[name] ?? {};
+    if (typeof svc !== "object" || svc === null || Array.isArray(svc)) continue;
+    const own: unknown = (svc as Record<string, unknown>).dataProtection ?? {};
+    if (typeof own !== "object" || own === null || Array.isArray(own)) continue;
+    services[name] = { ...svc, dataProtection: { ...defaults, ...own } };
+  }
+  return { ...raw, services };
+}
+
 function serviceShape(entry: CatalogEntry) {
   const d = entry.defaults;
   const stateful = entry.dataPath !== undefined;
@@ -433,6 +483,8 @@ const stackObjectSchema = strict({
   networks: networksSchema,
   /** The monitoring tier as a whole: on or off, and the Docker socket its collectors read. */
   monitoring: monitoringSchema,
+  /** The default of every stateful service's dataProtection (withDataProtectionDefaults). */
+  dataProtection: stackDataProtectionSchema,
   services: servicesSchema,
   secrets: secretsSchema,
 });

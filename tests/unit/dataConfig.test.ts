@@ -334,3 +334,56 @@ describe("the migrations directory", () => {
     expect(cfg.migrations).toEqual([]);
   });
 });
+
+describe("the stack-wide dataProtection", () => {
+  const parse = (raw: Record<string, unknown>) =>
+    parseStackConfig({ ...base, ...raw }, PROJECT, "staging", ROOT);
+  const protectionOf = (raw: Record<string, unknown>) =>
+    Object.fromEntries(
+      Object.entries(parse(raw).services)
+        .filter(([, svc]) => "dataProtection" in svc)
+        .map(([name, svc]) => [name, (svc as { dataProtection: object }).dataProtection]),
+    );
+  const disposable = { protect: false, retainOnDelete: false, keepWhenDisabled: false };
+
+  test("dev says it once: every stateful service unprotected, still kept while disabled", () => {
+    const dev = parseStackConfig(projectValues("dev"), PROJECT, "dev", ROOT);
+    for (const [name, svc] of Object.entries(dev.services)) {
+      if (!("dataProtection" in svc)) continue;
+      const expected = ["alloy", "promtail"].includes(name)
+        ? disposable
+        : { protect: false, retainOnDelete: false, keepWhenDisabled: true };
+      expect([name, svc.dataProtection]).toEqual([name, expected]);
+    }
+  });
+
+  test("a service's own keys win; the log shippers' disposable positions keep theirs", () => {
+    const p = protectionOf({
+      dataProtection: { protect: false, retainOnDelete: true },
+      services: { postgres: { dataProtection: { protect: true } } },
+    });
+    expect(p.postgres).toEqual({ protect: true, retainOnDelete: true, keepWhenDisabled: true });
+    expect(p.redis).toEqual({ protect: false, retainOnDelete: true, keepWhenDisabled: true });
+    expect(p.alloy).toEqual(disposable);
+  });
+
+  test("without it, every volume is protected (the schema's default)", () => {
+    expect(protectionOf({}).postgres).toEqual({
+      protect: true,
+      retainOnDelete: true,
+      keepWhenDisabled: true,
+    });
+  });
+
+  test("a bad value is one error at the stack-wide key, not one per service", () => {
+    for (const [value, key, fragment] of [
+      [{ protect: "no" }, "dataProtection.protect", "boolean"],
+      [{ keepWhenDisabled: false }, "dataProtection.keepWhenDisabled", "unless protect is false"],
+      [{ retain: false }, "dataProtection.retain", "an unknown key"],
+    ] as const) {
+      const problems = problemsOf({ ...base, dataProtection: value });
+      expect([key, problems.length]).toEqual([key, 1]);
+      expectProblem({ ...base, dataProtection: value }, key, fragment);
+    }
+  });
+});

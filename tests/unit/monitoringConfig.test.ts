@@ -217,7 +217,7 @@ describe("the stack files", () => {
 
   /** The monitoring services each stack file sets keys for. */
   const NAMED: Record<(typeof STACKS)[number], ServiceName[]> = {
-    dev: ["prometheus", "alertmanager", "grafana", "loki"],
+    dev: ["prometheus", "loki"],
     prod: [],
   };
 
