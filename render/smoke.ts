@@ -43,6 +43,8 @@ export interface SmokeScriptInput {
   readonly dir: string;
   /** A comment line of the script: what makes it (and so the check) change. */
   readonly trigger?: string;
+  /** Seconds to wait before the first request (nginx picking up a new config); default 0. */
+  readonly settleSeconds?: number;
 }
 
 /** The curl config line of a login: `user = "name:password"`, quoted as curl reads it. */
@@ -68,6 +70,8 @@ function sq(text: string, what: string): string {
 export function renderSmokeScript(input: SmokeScriptInput): string {
   if (!DOMAIN.test(input.domain)) throw new Error(`smoke check domain ${input.domain}: a DNS name`);
   if (input.checks.length === 0) throw new Error("smoke check: no checks");
+  const settle = input.settleSeconds ?? 0;
+  if (!Number.isInteger(settle) || settle < 0) throw new Error(`smoke check: settle ${settle}`);
   for (const n of [input.attempts, input.intervalSeconds, input.requestTimeoutSeconds]) {
     if (!Number.isInteger(n) || n < 1)
       throw new Error(`smoke check: ${n} is not a positive integer`);
@@ -103,6 +107,12 @@ export function renderSmokeScript(input: SmokeScriptInput): string {
     '  echo "FAIL smoke check: this image has no curl (services.nginx.image must have it, as the official nginx:<version>-alpine does)"',
     "  exit 1",
     "fi",
+    ...(input.settleSeconds
+      ? [
+          "# nginx serves a newly installed config after its next reload check.",
+          `sleep "\${SMOKE_SETTLE_SECONDS:-${input.settleSeconds}}"`,
+        ]
+      : []),
     'err="$(mktemp)" || exit 1',
     "trap 'rm -f \"$err\"' EXIT",
     "",

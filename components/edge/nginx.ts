@@ -72,6 +72,11 @@ export class Nginx extends pulumi.ComponentResource {
   public readonly certificateExpiry: pulumi.Output<string | null>;
   /** The certificate served; undefined when TLS is off. */
   public readonly certificate?: EdgeCertificate;
+  /**
+   * The jobs that install a new config or certificate/login set: replaced exactly when what nginx
+   * serves changes without nginx itself being replaced (it reloads within reloadCheckSeconds).
+   */
+  public readonly installJobs: readonly docker.Container[];
 
   constructor(name: string, args: NginxArgs, opts?: pulumi.ComponentResourceOptions) {
     super("vpn:edge:Nginx", name, {}, opts);
@@ -201,6 +206,7 @@ export class Nginx extends pulumi.ComponentResource {
     this.containerNames = server.containerNames;
     this.image = server.image;
     this.certificate = args.certificate;
+    this.installJobs = [...(secretsJob?.containers ?? []), ...configJob.containers];
     this.certificateExpiry = args.certificate
       ? args.certificate.notAfter.apply((t): string | null => t)
       : pulumi.output(null);

@@ -34,7 +34,8 @@ export interface SmokeCheckArgs {
  * paths"): a oneShot job on the edge network, in the edge's own image (curl), that asks nginx for
  * the domain as a user would: nginx's /health, HTTP sent to HTTPS, each enabled route's probe, the
  * admin guards refusing anonymous requests, the certificate verified for the domain. It runs again
- * whenever nginx or a routed container is replaced, or the checks change; a failure fails the `up`
+ * whenever nginx, its config or certificate, or a routed container is replaced, or the checks
+ * change; a failure fails the `up`
  * with each failing route and the status it got (the deploy itself stays applied).
  */
 export class SmokeCheck extends pulumi.ComponentResource {
@@ -53,9 +54,11 @@ export class SmokeCheck extends pulumi.ComponentResource {
         : cfg.tls.mode === "files"
           ? settings.caCertificate
           : undefined;
-    // Container ids change exactly when a container is replaced: the trigger of another run.
+    // Container ids change exactly when a container is replaced: the trigger of another run. The
+    // edge's install jobs are replaced when its config, certificate or logins change.
+    const watched = [...args.edge.containers, ...args.edge.installJobs, ...args.upstreams];
     const ids = pulumi
-      .all([...args.edge.containers, ...args.upstreams].map((c) => c.id))
+      .all(watched.map((c) => c.id))
       .apply((all) => createHash("sha256").update(all.join("\n")).digest("hex"));
     const script = ids.apply((trigger) =>
       renderSmokeScript({
@@ -69,6 +72,8 @@ export class SmokeCheck extends pulumi.ComponentResource {
         target: { host: "nginx", httpPort: 80, httpsPort: HTTPS_PORT },
         dir: SMOKE_DIR,
         trigger: `containers ${trigger}`,
+        // A newly installed config is served after the next reload check: wait for it first.
+        settleSeconds: nginx.reloadCheckSeconds + 1,
       }),
     );
     const base = workloadFromConfig("nginx", nginx, args.context);
@@ -101,7 +106,7 @@ export class SmokeCheck extends pulumi.ComponentResource {
         // for seconds, as the nginx user, with no capability.
         readOnlyRoot: false,
         volumes: [],
-        dependsOn: [...args.edge.containers, ...args.upstreams],
+        dependsOn: watched,
       },
       { parent: this },
     );

@@ -62,9 +62,16 @@ describe.each(STACKS)("the %s stack's smoke check", (stack) => {
     });
     const networks = (job.inputs.networksAdvanced as { name: string }[]).map((n) => n.name);
     expect(networks).toEqual(["vpn-networks-edge-id"]);
-    const routed = ["nginx-1", "web-1", "python-ai-1", "n8n-1", "grafana-1"].map(
-      (c) => `${prefix}-${c}`,
-    );
+    // The edge's install jobs too: a new config or certificate is served without replacing nginx.
+    const routed = [
+      "nginx-1",
+      "nginx-config-1",
+      ...(stack === "prod" ? ["nginx-secrets-1"] : []),
+      "web-1",
+      "python-ai-1",
+      "n8n-1",
+      "grafana-1",
+    ].map((c) => `${prefix}-${c}`);
     const apis = runningContainers(r)
       .map((c) => String(c.inputs.name))
       .filter((n) => n.startsWith(`${prefix}-api-`));
@@ -90,6 +97,8 @@ describe.each(STACKS)("the %s stack's smoke check", (stack) => {
       expect(script).toContain(`check '${c.name}' '${c.url}' ${c.expect}`);
     }
     expect(script).toMatch(/^# Runs again when this changes: containers [0-9a-f]{64}$/m);
+    // It first waits out nginx's reload check (services.nginx.reloadCheckSeconds, 5, plus 1).
+    expect(script).toContain('sleep "${SMOKE_SETTLE_SECONDS:-6}"');
     const files = uploadsOf(r, job).map((u) => u.file);
     if (stack === "prod") {
       // selfSigned: the check trusts exactly the certificate the edge serves.
