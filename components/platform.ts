@@ -8,7 +8,7 @@ import {
   StatefulServiceName,
 } from "../config/catalog";
 import { StackConfig } from "../config/load";
-import { PublishedPort, publicUrl } from "../config/schema";
+import { publicUrl } from "../config/schema";
 import { AppTier, createAppTier } from "./apps/tier";
 import { BackupInfo } from "./data/backup";
 import { Nginx } from "./edge/nginx";
@@ -200,11 +200,13 @@ export class Platform extends pulumi.ComponentResource {
     const nginx = cfg.services.nginx;
     const site = publicUrl(cfg);
     this.edgeInfo = edge
-      ? edge.certificateExpiry.apply((certificateExpiry) => ({
-          url: site,
-          publishedPorts: publishedPorts(nginx.ports, CATALOG.nginx.port),
-          certificateExpiry,
-        }))
+      ? pulumi
+          .all([containerPorts(edge.containers), edge.certificateExpiry])
+          .apply(([publishedPorts, certificateExpiry]) => ({
+            url: site,
+            publishedPorts,
+            certificateExpiry,
+          }))
       : pulumi.output(null);
     const monitoring = createMonitoring(name, this, cfg, context, {
       volumes,
@@ -313,19 +315,10 @@ function imageInfo(image: ResolvedImage): pulumi.Output<ImageInfo> {
   }));
 }
 
-/** Published ports as `ip:host->container`, `/udp` appended for UDP. */
-function publishedPorts(
-  ports: readonly PublishedPort[],
-  servicePort: number | undefined,
-): string[] {
-  return ports.map(
-    (p) =>
-      `${p.hostIp}:${p.host}->${p.container ?? servicePort ?? p.host}` +
-      (p.protocol === "udp" ? "/udp" : ""),
-  );
-}
-
-/** What the containers publish (config ports, and a dev debugger's), each mapping once. */
+/**
+ * What the containers publish (config ports, and a dev debugger's) as `ip:host->container`, `/udp`
+ * appended for UDP, each mapping once.
+ */
 function containerPorts(containers: readonly docker.Container[]): pulumi.Output<string[]> {
   return pulumi
     .all(containers.map((c) => c.ports))
