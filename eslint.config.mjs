@@ -15,6 +15,8 @@ export default tseslint.config(
       "pulumi/no-output-instance-in-template-literal": "error",
       "@typescript-eslint/no-explicit-any": "error",
       "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true }],
+      // Destructuring a key away to leave the rest is how an object loses a property here.
+      "@typescript-eslint/no-unused-vars": ["error", { ignoreRestSiblings: true }],
       // Pulumi resources are created for their side effect (registration), not their value.
       "no-new": "off",
     },

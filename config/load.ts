@@ -183,8 +183,7 @@ export function parseStackConfig(
     throw new ConfigError(result.error.issues.flatMap((iss) => describeIssue(project, input, iss)));
   }
   // The stack-wide dataProtection is in each service's own by now (withDataProtectionDefaults).
-  const { namePrefix, secrets, tls, ...parsed } = result.data;
-  const rest = { ...parsed, dataProtection: undefined };
+  const { namePrefix, secrets, tls, dataProtection, ...rest } = result.data;
   const pg = rest.services.postgres;
   const { migrations, problems } = pg.enabled
     ? loadMigrations(pg.migrationsDir, root)
