@@ -8,20 +8,12 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-
-// jest's environment is not passed on: the tools see only what they need.
-const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+import { SYSTEM_PATH, ToolRun, toolRun, withFiles } from "../toolRun";
 
 /** Where the test tools go unless an environment variable names another place. */
 export const TEST_TOOLS_DIR = "/opt/vpn-test-tools";
 
-export interface ToolRun {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  /** stdout and stderr together, for messages. */
-  readonly output: string;
-}
+export type { ToolRun };
 
 /** The checker: `$VPN_ALLOY_SYNTAX_CHECK`, default /opt/vpn-test-tools/alloy-syntax-check. */
 export function alloySyntaxCheckPath(): string {
@@ -57,32 +49,16 @@ export function runInDir(
   args: readonly string[],
   files: Readonly<Record<string, string>>,
 ): ToolRun {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vpn-logs-"));
-  try {
-    for (const [rel, content] of Object.entries(files)) {
-      const file = path.join(dir, rel);
-      if (!file.startsWith(`${dir}/`)) {
-        throw new Error(`runInDir: ${rel} is outside the run directory`);
-      }
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      fs.writeFileSync(file, content);
-    }
-    const run = spawnSync(bin, args, {
-      cwd: dir,
-      encoding: "utf8",
-      env: { PATH: SYSTEM_PATH, HOME: dir, TZ: "UTC" },
-      timeout: 60_000,
-    });
-    if (run.error) throw run.error;
-    return {
-      status: run.status,
-      stdout: run.stdout,
-      stderr: run.stderr,
-      output: `${run.stdout}${run.stderr}`,
-    };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  return withFiles(path.join(os.tmpdir(), "vpn-logs-"), files, "runInDir", (dir) =>
+    toolRun(
+      spawnSync(bin, args, {
+        cwd: dir,
+        encoding: "utf8",
+        env: { PATH: SYSTEM_PATH, HOME: dir, TZ: "UTC" },
+        timeout: 60_000,
+      }),
+    ),
+  );
 }
 
 /** alloy-syntax-check on one file's text, saved as `name`. */

@@ -6,11 +6,9 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { SYSTEM_PATH, ToolRun, toolRun, withFiles } from "../toolRun";
 
 export type Tool = "promtool" | "amtool";
-
-// jest's PATH may lack the sbin directory chroot lives in.
-const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /** The chroot: `$VPN_PROMETHEUS_ROOT`, default /opt/vpn-test-prometheus (as prepare.sh). */
 export function prometheusRoot(): string {
@@ -29,13 +27,7 @@ export function requireTools(): void {
   }
 }
 
-export interface ToolRun {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  /** stdout and stderr together, for messages. */
-  readonly output: string;
-}
+export type { ToolRun };
 
 /**
  * Writes `files` (relative paths -> content) into a new directory of the chroot, runs `tool args`
@@ -48,32 +40,17 @@ export function runTool(
 ): ToolRun {
   requireTools();
   const root = prometheusRoot();
-  const dir = fs.mkdtempSync(path.join(root, "tmp", "vpn-"));
-  try {
+  return withFiles(path.join(root, "tmp", "vpn-"), files, "runTool", (dir) => {
     fs.chmodSync(dir, 0o755);
-    for (const [rel, content] of Object.entries(files)) {
-      const file = path.join(dir, rel);
-      if (!file.startsWith(`${dir}/`))
-        throw new Error(`runTool: ${rel} is outside the run directory`);
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      fs.writeFileSync(file, content);
-    }
     const inside = `/${path.relative(root, dir)}`;
-    const run = spawnSync(
-      "chroot",
-      [root, "/usr/bin/env", "-C", inside, `/usr/bin/${tool}`, ...args],
-      { encoding: "utf8", env: { PATH: SYSTEM_PATH, HOME: "/tmp", TZ: "UTC" }, timeout: 60_000 },
+    return toolRun(
+      spawnSync("chroot", [root, "/usr/bin/env", "-C", inside, `/usr/bin/${tool}`, ...args], {
+        encoding: "utf8",
+        env: { PATH: SYSTEM_PATH, HOME: "/tmp", TZ: "UTC" },
+        timeout: 60_000,
+      }),
     );
-    if (run.error) throw run.error;
-    return {
-      status: run.status,
-      stdout: run.stdout,
-      stderr: run.stderr,
-      output: `${run.stdout}${run.stderr}`,
-    };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 /** Like runTool, but throws with the tool's output unless it exits 0. */
