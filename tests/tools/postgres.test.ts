@@ -307,11 +307,14 @@ describe("init.sql with a monitoring role for postgres-exporter", () => {
   const refused = (sql: string) => psqlTry(monitor(), ["-c", sql]).stderr;
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-  /** A session that stays open (pg_sleep) until the admin ends it, as a busy client would. */
+  /**
+   * A session that stays open (pg_sleep) until the admin ends it, as a busy client would: long
+   * enough that a slow machine still counts it before it ends on its own.
+   */
   const hold = (c: Conn, marker: string): ChildProcess =>
     spawn(
       path.join(PG_BIN, "psql"),
-      ["-X", "-q", "-At", "--no-password", "-c", `SELECT pg_sleep(12) AS ${marker}`],
+      ["-X", "-q", "-At", "--no-password", "-c", `SELECT pg_sleep(120) AS ${marker}`],
       { env: { ...pgEnv(c), PATH: process.env.PATH ?? "" }, stdio: "ignore" },
     );
   const sessions = (marker: string) =>
@@ -391,7 +394,7 @@ describe("init.sql with a monitoring role for postgres-exporter", () => {
       await waitForSessions(marker, 1);
       // The app's only session is the busy one.
       const activity = `SELECT usename, query FROM pg_stat_activity WHERE usename = '${APP}'`;
-      expect(psql(monitor(), activity)).toBe(`${APP}|SELECT pg_sleep(12) AS ${marker}`);
+      expect(psql(monitor(), activity)).toBe(`${APP}|SELECT pg_sleep(120) AS ${marker}`);
       // Without pg_monitor another role's query text is hidden: the grant is what shows it.
       expect(psql(conn(RO, DB, pgpassFor(RO, RO_PASSWORD)), activity)).toBe(
         `${APP}|<insufficient privilege>`,
