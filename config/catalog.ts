@@ -363,8 +363,12 @@ export const CATALOG = {
     networks: ["monitoring"],
     port: 12345,
     health: "/-/ready",
-    // Where it keeps its read positions, so a restart neither loses nor repeats logs.
-    dataPath: "/var/lib/alloy/data",
+    // Where it keeps its read positions, so a restart neither loses nor repeats logs. Not the
+    // image's /var/lib/alloy/data: the image makes /var/lib/alloy 473:473 mode 0770, which root
+    // without capabilities cannot even traverse (and a new volume there copies that owner and
+    // mode). A path the image lacks is created for the volume as root's, 0755: root writes it, and
+    // the volume-owner job hands it to a non-root user.
+    dataPath: "/var/lib/alloy-storage",
     metrics: { port: 12345, path: "/metrics" },
     requires: ["loki"],
     // Lost positions re-ship at most what Docker still keeps of each log (3 x 10 MB).

@@ -289,7 +289,7 @@ describe("switches", () => {
     const owner = byService(r, "alloy-volume-owner");
     expect([owner?.inputs.entrypoints, owner?.inputs.command]).toEqual([
       ["chown"],
-      ["473:473", "/var/lib/alloy/data"],
+      ["473:473", "/var/lib/alloy-storage"],
     ]);
     expect(byService(run("prod"), "alloy-volume-owner")).toBeUndefined();
   });
