@@ -18,10 +18,22 @@ export type SiteKind = "config" | "secrets";
  * job then fails with nginx's message and the running edge keeps its current generation.
  * The previous generation is kept: a running nginx reads basic-auth files on every request until
  * it has reloaded.
+ *
+ * A third argument, for the config: the open-file limit the server's container will ask for. The
+ * job runs without one, so its hard limit is what the engine gives a container by default; where
+ * that is lower, the engine may be unable to raise it (runc: "error setting rlimit type 7:
+ * operation not permitted", with no word of the setting), so the job fails first and names it.
  */
 export function installScript(): string {
   return `set -eu
-kind=$1 staging=$2
+kind=$1 staging=$2 nofile=\${3:-}
+if [ -n "$nofile" ]; then
+  hard=$(ulimit -Hn)
+  if [ "$hard" != unlimited ] && [ "$hard" -lt "$nofile" ]; then
+    echo "services.nginx.workerRlimitNofile is $nofile, but this Docker engine gives a container at most $hard open files (ulimit -Hn) and may not be allowed to raise that (runc: error setting rlimit type 7). Set services.nginx.workerRlimitNofile to at most $hard (and at least 2 x workerConnections), or raise the engine's limit (LimitNOFILE of the docker service, or dockerd --default-ulimit nofile=$nofile:$nofile)." >&2
+    exit 1
+  fi
+fi
 generation=gen-$(cd "$staging" && find . -type f | sort | while read -r f; do
   printf '%s\n' "$f"
   cat "$f"

@@ -95,6 +95,7 @@ export class Nginx extends pulumi.ComponentResource {
     const job = (
       kind: SiteKind,
       extra: Pick<WorkloadArgs, "files" | "secretFiles" | "dependsOn">,
+      nofile?: number,
     ) =>
       new Workload(
         `${name}-${kind}`,
@@ -108,7 +109,10 @@ export class Nginx extends pulumi.ComponentResource {
           ports: [],
           oneShot: true,
           healthcheck: undefined,
-          entrypoint: ["/bin/sh", "-c", installScript(), "install", kind, STAGING],
+          entrypoint: [
+            ...["/bin/sh", "-c", installScript(), "install", kind, STAGING],
+            ...(nofile === undefined ? [] : [String(nofile)]),
+          ],
           command: undefined,
           files: extra.files,
           secretFiles: extra.secretFiles,
@@ -161,13 +165,17 @@ export class Nginx extends pulumi.ComponentResource {
         )
       : owned;
 
-    const configJob = job("config", {
-      files: [
-        { path: `${STAGING}/nginx.conf`, content: renderNginxConf(args.site) },
-        { path: `${STAGING}/site.conf`, content: renderSiteConf(args.site) },
-      ],
-      dependsOn: secretsReady,
-    });
+    const configJob = job(
+      "config",
+      {
+        files: [
+          { path: `${STAGING}/nginx.conf`, content: renderNginxConf(args.site) },
+          { path: `${STAGING}/site.conf`, content: renderSiteConf(args.site) },
+        ],
+        dependsOn: secretsReady,
+      },
+      cfg.workerRlimitNofile,
+    );
     const configReady = jobGate(configJob, [], (c, code, out) =>
       failed("Installing the edge's nginx config (nginx -t)", c, code, out),
     );
