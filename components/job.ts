@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { readableContainerLog } from "../config/dockerValues";
-import { Workload } from "./workload";
+import type { Workload } from "./workload";
 
 /** Lines of a failed job's output quoted in the deploy error. */
 export const OUTPUT_TAIL_LINES = 15;

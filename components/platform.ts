@@ -163,7 +163,8 @@ export class Platform extends pulumi.ComponentResource {
         this,
       );
     }
-    // The guide's api-logs: replicas append to their own files; logs are not data, so unprotected.
+    // The guide's api-logs: replicas append to their own files. Logs are not data, so never
+    // protected; kept after the stack unless the stack's dataProtection lets its volumes go.
     const apiLogs =
       cfg.services.api.logs === "volume"
         ? serviceVolume(
@@ -171,7 +172,11 @@ export class Platform extends pulumi.ComponentResource {
             {
               dockerName: `${cfg.namePrefix}-api-logs`,
               labels: { ...labels, "vpn-enterprise.service": "api" },
-              protection: { protect: false, retainOnDelete: true, keepWhenDisabled: true },
+              protection: {
+                protect: false,
+                retainOnDelete: cfg.volumeProtection.retainOnDelete,
+                keepWhenDisabled: true,
+              },
             },
             this,
           )

@@ -1,11 +1,10 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { createHash } from "crypto";
-import * as path from "path";
 import { dockerCpus, goDuration } from "../config/dockerValues";
 import { ResolvedImage, serviceImage } from "./image";
 import { dockerLabels } from "./labels";
-import { WorkloadArgs, containerName, isWithin, validateWorkload } from "./workloadArgs";
+import { fileCarrier } from "./carrier";
+import { WorkloadArgs, containerName, validateWorkload } from "./workloadArgs";
 
 export * from "./workloadArgs";
 
@@ -53,57 +52,24 @@ export class Workload extends pulumi.ComponentResource {
     const readOnly = args.readOnlyRoot ?? true;
     const stopGraceSeconds = args.stopGraceSeconds ?? 30;
     const env = args.env ?? {};
-    const uploads = [
-      ...(args.files ?? []).map((f) => ({ file: f.path, content: f.content, permissions: "0444" })),
-      ...(args.secretFiles ?? []).map((f) => ({
-        file: f.path,
-        content: pulumi.secret(f.content),
-        permissions: "0400",
-        owner,
-        group,
-      })),
-    ];
-    // The provider copies each upload in as an archive extracted at `/`, which Docker refuses for a
-    // container with a read-only root, whatever is mounted where the file lands. So with a read-only
-    // root the files go through a carrier: a container that is created but never started, with a
-    // writable root and a named volume on each upload directory, takes the uploads (Docker writes
-    // them into those volumes); the replicas mount the volumes read-only. A hash of the files in a
-    // label replaces the replicas when the files change, as changed uploads would have.
-    const carried = readOnly && uploads.length > 0;
-    const fileDirs = carried ? topDirectories(uploads.map((u) => path.posix.dirname(u.file))) : [];
-    const fileVolumes = fileDirs.map((dir) => ({
-      dir,
-      volume: new docker.Volume(
-        `${name}-files${slug(dir)}`,
-        {
-          name: `${args.namePrefix}-${args.service}-files${slug(dir)}`,
-          labels: dockerLabels({ ...args.labels, "vpn-enterprise.service": args.service }),
-        },
-        // What the carrier writes again on every replacement: nothing to keep.
-        { parent: this, ignoreChanges: ["labels"] },
-      ),
+    const files = (args.files ?? []).map((f) => ({
+      file: f.path,
+      content: f.content,
+      permissions: "0444",
     }));
-    // Not secret, as Helm's checksum annotations are not: a SHA-256 over the files, whose secret
-    // parts are generated high-entropy values, gives nothing away and keeps the labels readable.
-    const filesHash = carried
-      ? pulumi.unsecret(
-          pulumi
-            .all(uploads.map((u) => pulumi.all([u.file, u.permissions, u.content])))
-            .apply((all) => {
-              const h = createHash("sha256");
-              for (const [file, mode, content] of [...all].sort((a, b) =>
-                a[0].localeCompare(b[0]),
-              )) {
-                h.update(`${file}\0${mode}\0${content}\0`);
-              }
-              return h.digest("hex");
-            }),
-        )
-      : undefined;
+    const secretFiles = (args.secretFiles ?? []).map((f) => ({
+      file: f.path,
+      content: pulumi.secret(f.content),
+      permissions: "0400",
+    }));
+    // With a read-only root, or with secrets (which only a carrier hands to the service's user on
+    // every engine), the files reach the replicas through a carrier (components/carrier.ts);
+    // otherwise the provider copies them into each container, owned by root.
+    const carried = files.length + secretFiles.length > 0 && (readOnly || secretFiles.length > 0);
     const r = args.resources;
 
-    // What every container of this Workload shares, the carrier included (it is never started,
-    // but it is a container like the others: same image, limits, labels and hardening).
+    // What every container of this Workload shares, the carrier included (a container like the
+    // others: same image, limits and hardening).
     const common = {
       image: image.id,
       user,
@@ -156,23 +122,22 @@ export class Workload extends pulumi.ComponentResource {
       dependsOn,
     });
 
-    const carrierName = `${args.namePrefix}-${args.service}-files`;
     const carrier = carried
-      ? new docker.Container(
+      ? fileCarrier(
           `${name}-files`,
           {
-            ...common,
-            name: carrierName,
-            hostname: carrierName,
-            // Created with the files, never started: nothing to restart, wait for or keep running.
-            start: false,
-            mustRun: false,
-            restart: "no",
-            networkMode: "none",
-            labels: labels({ "vpn-enterprise.role": "files" }),
-            readOnly: false,
-            volumes: fileVolumes.map((f) => ({ volumeName: f.volume.name, containerPath: f.dir })),
-            uploads,
+            namePrefix: args.namePrefix,
+            service: args.service,
+            owner,
+            group,
+            labels: {
+              ...args.labels,
+              "vpn-enterprise.service": args.service,
+              "vpn-enterprise.tier": args.tier,
+            },
+            container: common,
+            files,
+            secretFiles,
           },
           childOpts(undefined),
         )
@@ -185,7 +150,7 @@ export class Workload extends pulumi.ComponentResource {
       // Replicas start one after another, each once the previous one is healthy; the first one
       // after what the Workload waits for and its files.
       const first = carrier
-        ? pulumi.output(args.dependsOn ?? []).apply((d) => [...d, carrier])
+        ? pulumi.all([args.dependsOn ?? [], carrier.ready]).apply(([d, c]) => [...d, ...c])
         : args.dependsOn;
       containers.push(
         new docker.Container(
@@ -222,8 +187,8 @@ export class Workload extends pulumi.ComponentResource {
                   waitTimeout: hc ? startPeriod + (interval + timeout) * retries + 30 : undefined,
                   restart: "unless-stopped",
                 }),
-            labels: filesHash
-              ? filesHash.apply((h) =>
+            labels: carrier
+              ? carrier.hash.apply((h) =>
                   labels({ ...replicaLabels(i), "vpn-enterprise.files-sha256": h }),
                 )
               : labels(replicaLabels(i)),
@@ -247,11 +212,7 @@ export class Workload extends pulumi.ComponentResource {
                 containerPath: v.path,
                 readOnly: v.readOnly,
               })),
-              ...fileVolumes.map((f) => ({
-                volumeName: f.volume.name,
-                containerPath: f.dir,
-                readOnly: true,
-              })),
+              ...(carrier?.mounts ?? []),
               ...(args.binds ?? []).map((b) => ({
                 hostPath: b.hostPath,
                 containerPath: b.path,
@@ -269,10 +230,15 @@ export class Workload extends pulumi.ComponentResource {
                       capabilities: ["gpu"],
                     },
                   ],
-            // With a read-only root the carrier holds them; otherwise they are copied in here.
-            uploads: carried ? [] : uploads,
+            uploads: carried ? [] : files,
           },
-          childOpts(previous ? [previous] : first),
+          {
+            ...childOpts(previous ? [previous] : first),
+            // What a job that holds secrets prints is kept encrypted in the state, in case it
+            // printed one.
+            ...(oneShot &&
+              secretFiles.length > 0 && { additionalSecretOutputs: ["containerLogs"] }),
+          },
         ),
       );
     }
@@ -292,15 +258,4 @@ export class Workload extends pulumi.ComponentResource {
       imageId: image.id,
     });
   }
-}
-
-/** The directories that are not inside another one of the list, sorted. */
-function topDirectories(dirs: readonly string[]): string[] {
-  const unique = [...new Set(dirs)].sort();
-  return unique.filter((d) => !unique.some((o) => o !== d && isWithin(d, o)));
-}
-
-/** A directory as a name suffix: `/run/secrets` -> `-run-secrets`. */
-function slug(dir: string): string {
-  return dir.replace(/[^A-Za-z0-9]+/g, "-").replace(/-+$/, "");
 }

@@ -37,6 +37,11 @@ export interface StackConfig extends Omit<
   readonly migrations: readonly Migration[];
   /** The project directory: relative paths in the config (build contexts, dev sources) start here. */
   readonly projectDir: string;
+  /**
+   * The stack-wide `dataProtection` (each key true unless the stack says otherwise), for volumes
+   * of the platform that no service's own setting covers: the edge's ACME volume, the API's logs.
+   */
+  readonly volumeProtection: { readonly protect: boolean; readonly retainOnDelete: boolean };
 }
 
 /**
@@ -182,7 +187,8 @@ export function parseStackConfig(
   if (!result.success) {
     throw new ConfigError(result.error.issues.flatMap((iss) => describeIssue(project, input, iss)));
   }
-  // The stack-wide dataProtection is in each service's own by now (withDataProtectionDefaults).
+  // The stack-wide dataProtection is in each service's own by now (withDataProtectionDefaults);
+  // it is kept only for the volumes no service owns (volumeProtection).
   const { namePrefix, secrets, tls, dataProtection, ...rest } = result.data;
   const pg = rest.services.postgres;
   const { migrations, problems } = pg.enabled
@@ -210,6 +216,10 @@ export function parseStackConfig(
     secrets: wrapped,
     migrations,
     projectDir: path.resolve(root),
+    volumeProtection: {
+      protect: dataProtection?.protect ?? true,
+      retainOnDelete: dataProtection?.retainOnDelete ?? true,
+    },
   });
 }
 

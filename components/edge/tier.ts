@@ -1,13 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../../config/load";
-import { SecretName } from "../../config/schema";
+import { DataProtection, SecretName } from "../../config/schema";
 import { serviceVolume } from "../volume";
 import { ServiceContext } from "../workload";
 import { edgeCertificate } from "./certificate";
 import { Nginx } from "./nginx";
 import { edgeLogins, edgeSite } from "./site";
 
-/** Volumes the edge can lose: the jobs write them again, ACME clients write challenges again. */
+/** The site volume: the install jobs write every generation again. */
 const DISPOSABLE = { protect: false, retainOnDelete: false, keepWhenDisabled: false };
 
 /** Creates the edge (nginx, its certificate and its volumes) as children of `parent`. */
@@ -20,10 +20,10 @@ export function createEdge(
 ): Nginx | undefined {
   if (!cfg.services.nginx.enabled) return undefined;
   const labels = { ...context.labels, "vpn-enterprise.service": "nginx" };
-  const volume = (role: string) =>
+  const volume = (role: string, protection: DataProtection) =>
     serviceVolume(
       `${name}-edge-${role}`,
-      { dockerName: `${cfg.namePrefix}-edge-${role}`, labels, protection: DISPOSABLE },
+      { dockerName: `${cfg.namePrefix}-edge-${role}`, labels, protection },
       parent,
     );
   const certificate = edgeCertificate(`${name}-edge-tls`, cfg, parent);
@@ -35,8 +35,12 @@ export function createEdge(
       site: edgeSite(cfg),
       certificate,
       logins: edgeLogins(cfg).map((l) => ({ ...l, password: secrets[l.secret] })),
-      siteVolume: volume("site"),
-      acmeVolume: certificate ? volume("acme") : undefined,
+      siteVolume: volume("site", DISPOSABLE),
+      // Where an ACME client works (its webroot, and for some clients their account and issued
+      // certificates): protected and kept as the stack's data is.
+      acmeVolume: certificate
+        ? volume("acme", { ...cfg.volumeProtection, keepWhenDisabled: true })
+        : undefined,
     },
     { parent },
   );

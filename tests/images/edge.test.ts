@@ -38,7 +38,7 @@ import * as os from "os";
 import * as path from "path";
 import { TLSSocket } from "tls";
 import { TestCertificate, makeCertificate } from "../certs";
-import { labelsOf, reveal, runProgram } from "../program/harness";
+import { labelsOf, reveal, runProgram, servicesWith } from "../program/harness";
 import { PROJECT, cliConfig } from "../stackFiles";
 import { freePort } from "../tools/freePort";
 import { docker, dockerOk, imageTestsSkipReason, run, sleep, tail } from "./docker";
@@ -50,8 +50,18 @@ const IMAGE = "vpn-test/nginx:forky";
 const PRODUCTION_IMAGE = "nginx:1.28.0-alpine";
 const DOMAIN = "vpn.example.com";
 const PREFIX = `vpn-edge-test-${process.pid.toString()}`;
-/** The edge's containers by their `vpn-enterprise.service` label, in the order `up` creates them. */
-const SERVICES = ["nginx-volume-owner", "nginx-secrets", "nginx-config", "nginx"] as const;
+/**
+ * The edge's containers by their `vpn-enterprise.service` label, in the order `up` creates them;
+ * `nginx-secrets-files` is the carrier of the secrets job's files (the label `nginx-secrets` and the
+ * role `files`), which hands them to the nginx user before the job runs (components/carrier.ts).
+ */
+const SERVICES = [
+  "nginx-volume-owner",
+  "nginx-secrets-files",
+  "nginx-secrets",
+  "nginx-config",
+  "nginx",
+] as const;
 type Service = (typeof SERVICES)[number];
 type Inputs = Record<string, unknown>;
 /** A job's exit must come well within this. */
@@ -103,15 +113,33 @@ function engineCeilings(): Record<string, number | undefined> {
 
 // ---- The program's containers ----------------------------------------------------------------
 
-/** Runs the program for prod with a `files` certificate; the edge's containers' inputs, revealed. */
+/**
+ * Runs the program for prod with a `files` certificate; the edge's containers' inputs, revealed.
+ * Where this engine cannot grant prod's open-file limit, the stack asks for what it can, as the
+ * config job's check tells a user to (see engineCeilings).
+ */
 async function edgeContainers(cert: TestCertificate): Promise<Record<Service, Inputs>> {
   const tlsConfig = { mode: "files", certificate: cert.certPem, privateKey: cert.keyPem };
-  const config = { ...cliConfig("prod"), [`${PROJECT}:tls`]: JSON.stringify(tlsConfig) };
+  const nofile = engineCeilings().nofile;
+  const lowered = nofile !== undefined && nofile < 65535;
+  if (lowered) engineNotes.push(`services.nginx.workerRlimitNofile set to ${nofile.toString()}`);
+  const config = {
+    ...(lowered
+      ? servicesWith("prod", { nginx: { workerRlimitNofile: nofile } })
+      : cliConfig("prod")),
+    [`${PROJECT}:tls`]: JSON.stringify(tlsConfig),
+  };
   const r = await runProgram(config, "prod");
   if (r.error) throw r.error;
   const recorded = r.resources.filter((x) => x.type === "docker:index/container:Container");
   const found = SERVICES.map((service): [Service, Inputs] => {
-    const matches = recorded.filter((c) => labelsOf(c)["vpn-enterprise.service"] === service);
+    const carrier = service.endsWith("-files");
+    const label = carrier ? service.replace(/-files$/, "") : service;
+    const matches = recorded.filter(
+      (c) =>
+        labelsOf(c)["vpn-enterprise.service"] === label &&
+        (labelsOf(c)["vpn-enterprise.role"] === "files") === carrier,
+    );
     if (matches.length !== 1) {
       throw new Error(`the program records ${matches.length.toString()} ${service} containers`);
     }
@@ -126,8 +154,6 @@ interface Upload {
   readonly file: string;
   readonly content: string;
   readonly permissions: string;
-  readonly owner?: string;
-  readonly group?: string;
 }
 
 /** Where this run puts what the program names. */
@@ -286,13 +312,12 @@ function translate(inputs: Inputs, env: Environment): Translated {
     },
     uploads: (v, k) =>
       (uploads = objects(v, k).map((u) => {
-        onlyKeys(u, ["file", "content", "permissions", "owner", "group"], k);
+        // No owner or group: the program never asks the provider for them (see carrier.ts).
+        onlyKeys(u, ["file", "content", "permissions"], k);
         return {
           file: str(u.file, k),
           content: str(u.content, k),
           permissions: str(u.permissions, k),
-          owner: u.owner === undefined ? undefined : str(u.owner, k),
-          group: u.group === undefined ? undefined : str(u.group, k),
         };
       })),
     attach: (v) => (flow.oneShot = v === true),
@@ -326,8 +351,8 @@ function tarOf(dir: string, members: string[]): Buffer {
 }
 
 /**
- * The provider's uploads: per file an archive holding only that file (its mode, and the owner and
- * group when given, else root), copied in at `/`. Where Docker refuses that, the refusal is
+ * The provider's uploads: per file an archive holding only that file (its mode, owned by root),
+ * copied in at `/`. Where Docker refuses that, the refusal is
  * recorded (see the test of uploads) and the same archive is extracted at the file's directory
  * instead, so the rest of the edge is still checked.
  */
@@ -339,11 +364,7 @@ function upload(container: string, uploads: readonly Upload[]): void {
     fs.mkdirSync(path.dirname(local), { recursive: true });
     fs.writeFileSync(local, u.content);
     fs.chmodSync(local, parseInt(u.permissions, 8));
-    const id = (v: string | undefined, what: string) => {
-      if (v !== undefined && !/^\d+$/.test(v)) throw new Error(`${u.file}: ${what} ${v} by name`);
-      return Number(v ?? 0);
-    };
-    fs.chownSync(local, id(u.owner, "owner"), id(u.group, "group"));
+    fs.chownSync(local, 0, 0);
     const atRoot = docker(["cp", "-", `${container}:/`], 60000, tarOf(dir, [rel]));
     if (atRoot.status === 0) continue;
     refusedUploads.push(`${container} ${u.file}: ${atRoot.out.trim()}`);
@@ -540,7 +561,7 @@ suite("the edge's containers on a real Docker engine", () => {
 
     // `up`: each job once the previous one exited 0, then nginx until healthy.
     try {
-      for (const service of SERVICES.slice(0, 3)) {
+      for (const service of SERVICES.slice(0, 4)) {
         const job = await runJob(name(service), translate(first[service], env));
         jobs.set(service, job);
         if (job.exitCode !== 0) {
@@ -575,10 +596,10 @@ suite("the edge's containers on a real Docker engine", () => {
     }
   }, 120000);
 
-  test("a new certificate changes only the secrets job's inputs", () => {
+  test("a new certificate changes only the secrets job's inputs (and its carrier's)", () => {
     for (const service of SERVICES) {
       const same = JSON.stringify(first[service]) === JSON.stringify(second[service]);
-      expect({ service, same }).toEqual({ service, same: service !== "nginx-secrets" });
+      expect({ service, same }).toEqual({ service, same: !service.startsWith("nginx-secrets") });
     }
   });
 
@@ -601,9 +622,10 @@ suite("the edge's containers on a real Docker engine", () => {
     expect(refusedUploads).toEqual([]);
   });
 
-  test("the volume owner, the secrets job and the config job exit 0, in that order", () => {
+  test("the volume owner, the secrets' carrier, the secrets job and the config job exit 0, in that order", () => {
     requireServer();
     expect(jobs.get("nginx-volume-owner")?.exitCode).toBe(0);
+    expect(jobs.get("nginx-secrets-files")?.exitCode).toBe(0);
     const secrets = jobs.get("nginx-secrets");
     expect(secrets?.exitCode).toBe(0);
     expect(secrets?.logs).toMatch(/edge: secrets generation gen-\w+ is current \(previous: none\)/);
@@ -613,7 +635,7 @@ suite("the edge's containers on a real Docker engine", () => {
     expect(config?.logs).toMatch(/edge: config generation gen-\w+ is current \(previous: none\)/);
   });
 
-  test("the jobs ran as the program asks: no network, the sysctl, the owned tmpfs, uploads in their layer", () => {
+  test("the jobs ran as the program asks: no network, the sysctl, the owned tmpfs, secrets from their carrier", () => {
     requireServer();
     const config = JSON.parse(inspectField(name("nginx-config"), "{{json .HostConfig}}")) as Record<
       string,
@@ -630,11 +652,20 @@ suite("the edge's containers on a real Docker engine", () => {
         "/var/cache/nginx": "rw,noexec,nosuid,size=16m,uid=101,gid=101,mode=0700",
       }) as unknown,
     });
-    // With a writable root the uploads go to the container's own layer: no volume on /staging.
-    const mounts = JSON.parse(inspectField(name("nginx-secrets"), "{{json .Mounts}}")) as {
-      Destination: string;
-    }[];
-    expect(mounts.map((m) => m.Destination)).toEqual(["/etc/nginx/site"]);
+    // The config job's files go to its own layer; the secrets come from their carrier's volume,
+    // read-only, owned by the nginx user.
+    const mounts = (name: string) =>
+      (JSON.parse(inspectField(name, "{{json .Mounts}}")) as { Destination: string; RW: boolean }[])
+        .map((m) => [m.Destination, m.RW])
+        .sort();
+    expect(mounts(name("nginx-config"))).toEqual([["/etc/nginx/site", true]]);
+    expect(mounts(name("nginx-secrets"))).toEqual([
+      ["/etc/nginx/site", true],
+      ["/staging", false],
+    ]);
+    const carrier = name("nginx-secrets-files");
+    expect(inspectField(carrier, "{{.State.ExitCode}}")).toBe("0");
+    expect(JSON.parse(inspectField(carrier, "{{json .HostConfig.CapAdd}}"))).toEqual(["CAP_CHOWN"]);
   });
 
   test("nginx turns healthy under Docker's own healthcheck (busybox wget as 101)", () => {
@@ -776,8 +807,11 @@ suite("the edge's containers on a real Docker engine", () => {
     async () => {
       requireServer();
       const secrets = name("nginx-secrets");
-      // deleteBeforeReplace: the old job goes before its replacement is created.
-      dockerOk(["rm", "-fv", secrets]);
+      const carrier = name("nginx-secrets-files");
+      // deleteBeforeReplace: the old job and carrier go before their replacements are created.
+      dockerOk(["rm", "-fv", secrets, carrier]);
+      const handed = await runJob(carrier, translate(second["nginx-secrets-files"], env));
+      expect(handed.exitCode).toBe(0);
       const job = await runJob(secrets, translate(second["nginx-secrets"], env));
       expect(job.exitCode).toBe(0);
       expect(job.logs).toMatch(/edge: secrets generation gen-\w+ is current \(previous: gen-\w+\)/);

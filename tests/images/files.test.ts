@@ -1,12 +1,15 @@
 /**
  * How files reach a read-only root, on a real Docker engine: the Docker provider copies each upload
  * in as an archive extracted at `/`, which Docker refuses for a read-only root, so the Workload
- * gives such a service a carrier (created, never started, writable root, a named volume on each
- * upload directory) and mounts those volumes read-only in the service. Here the carrier and the
- * server of every prod service with files are created from the inputs the program records, the
- * uploads copied in as the provider does, and a read-only container with the server's user and
- * mounts must then read each file with its content, mode and owner. The image is the local test
- * image (the services' own cannot be pulled here): only Docker's part is under test.
+ * gives such a service a carrier (a writable root, a named volume on each upload directory) and
+ * mounts those volumes read-only in the service. The uploads carry no owner (root's), and a carrier
+ * with secret files runs once to chown them to the service's user (components/carrier.ts). Here the
+ * carrier and the server of every prod service with files are created from the inputs the program
+ * records, the uploads copied in as the provider does without an owner (no copyUIDGID), the
+ * carrier's own command run, and a read-only container with the server's user and mounts must then
+ * read each file with its content, mode and owner. The image is the local test image (the
+ * services' own cannot be pulled here): only Docker's part is under test. The real-engine suite
+ * (tests/e2e) does the same through the real provider.
  *
  * Opt-in like images.test.ts: VPN_IMAGE_TESTS=1 and root; otherwise reported as skipped.
  */
@@ -26,8 +29,6 @@ interface Upload {
   file: string;
   content: unknown;
   permissions: string;
-  owner?: string;
-  group?: string;
 }
 type Volume = { volumeName?: string; containerPath: string; readOnly?: boolean };
 
@@ -42,7 +43,7 @@ function uploadAtRoot(container: string, u: Upload): { status: number | null; ou
     fs.mkdirSync(path.join(dir, path.dirname(rel)), { recursive: true });
     fs.writeFileSync(path.join(dir, rel), String(reveal(u.content)));
     fs.chmodSync(path.join(dir, rel), parseInt(u.permissions, 8));
-    fs.chownSync(path.join(dir, rel), Number(u.owner ?? 0), Number(u.group ?? 0));
+    fs.chownSync(path.join(dir, rel), 0, 0);
     const tar = spawnSync("tar", ["--numeric-owner", "-C", dir, "-c", rel]);
     return docker(["cp", "-", `${container}:/`], undefined, tar.stdout);
   } finally {
@@ -69,7 +70,7 @@ suite("files of a read-only root, through a carrier, on a real Docker engine", (
     for (const v of created.volumes) docker(["volume", "rm", "-f", v]);
   });
 
-  test("every prod service with files has a carrier, and Docker takes its uploads at /", () => {
+  test("every prod service with files has a carrier, Docker takes its uploads at /, and its chown runs", () => {
     expect(carriers.length).toBeGreaterThanOrEqual(8);
     for (const carrier of carriers) {
       const i = carrier.inputs;
@@ -79,36 +80,52 @@ suite("files of a read-only root, through a carrier, on a real Docker engine", (
         created.volumes.push(volume);
         return ["-v", `${volume}:${v.containerPath}`];
       });
-      const create = docker([
-        ...["create", "--name", name, "--network", "none", ...mounts, "--entrypoint", "/bin/sh"],
-        ...[IMAGE, "-c", "exit 0"],
-      ]);
+      // The carrier as recorded: a chown of the secret files as root with CAP_CHOWN only, or a
+      // container that never starts.
+      const runs = i.attach === true;
+      const command = runs
+        ? [
+            ...["--user", String(i.user), "--cap-drop", "ALL", "--cap-add", "CHOWN"],
+            ...["--security-opt", "no-new-privileges:true", "--entrypoint"],
+            ...(i.entrypoints as string[]),
+            IMAGE,
+            ...(i.command as string[]),
+          ]
+        : ["--entrypoint", "/bin/sh", IMAGE, "-c", "exit 0"];
+      const create = docker(["create", "--name", name, "--network", "none", ...mounts, ...command]);
       expect([name, create.status, create.out]).toEqual([name, 0, expect.any(String)]);
       created.containers.push(name);
       for (const u of i.uploads as Upload[]) {
         const copy = uploadAtRoot(name, u);
         expect([name, u.file, copy.status, copy.out]).toEqual([name, u.file, 0, ""]);
       }
+      if (runs) {
+        const start = docker(["start", "--attach", name]);
+        expect([name, start.status, start.out]).toEqual([name, 0, ""]);
+      }
     }
   });
 
-  test("a read-only container with the server's user and mounts reads every file as uploaded", () => {
+  test("a container with the server's user, root and mounts reads every file as uploaded", () => {
     for (const carrier of carriers) {
       const server = run.resources.find((x) => x.name === carrier.name.replace(/-files$/, "-1"));
       expect([carrier.name, server !== undefined]).toEqual([carrier.name, true]);
       const s = server?.inputs ?? {};
-      expect(s.readOnly).toBe(true);
       const mounts = (s.volumes as Volume[])
         .filter((v) => v.volumeName !== undefined && /-files-/.test(v.volumeName))
         .flatMap((v) => ["-v", `${testName(String(v.volumeName))}:${v.containerPath}:ro`]);
       for (const u of carrier.inputs.uploads as Upload[]) {
         const read = docker([
-          ...["run", "--rm", "--read-only", "--network", "none", "--user", String(s.user)],
+          ...["run", "--rm", ...(s.readOnly === true ? ["--read-only"] : [])],
+          ...["--network", "none", "--user", String(s.user)],
           ...["--cap-drop", "ALL", "--security-opt", "no-new-privileges:true", ...mounts],
           ...["--entrypoint", "/bin/sh", IMAGE, "-c", 'stat -c "%a %u:%g" "$1"; cat "$1"', "sh"],
           u.file,
         ]);
-        const owner = `${u.owner ?? "0"}:${u.group ?? "0"}`;
+        // Secret files are the server's user's; the others root's, readable by all.
+        const secret = u.permissions === "0400";
+        const root = /^0(:|$)/.test(String(s.user));
+        const owner = secret && !root ? String(s.user) : "0:0";
         const mode = parseInt(u.permissions, 8).toString(8);
         expect([u.file, read.status, read.out]).toEqual([
           u.file,

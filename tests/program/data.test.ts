@@ -53,8 +53,9 @@ const DATA_CONSUMERS = ["api-1", "api-2", "api-3", "db-manager-1", "provisioner-
   (c) => `vpn-enterprise-prod-${c}`,
 );
 
+/** The program with the migration job ending as `job` (every other job succeeds). */
 function runFailing(config: Record<string, string>, job: JobResult): ChildRun {
-  return runInChild(PROGRAM, "prod", config, job);
+  return runInChild(PROGRAM, "prod", config, job, "-postgres-migrate-1");
 }
 
 const run = runEachStack(STACKS, cliConfig);
@@ -254,8 +255,14 @@ describe("migrations as a deploy step", () => {
         return JSON.stringify(old?.inputs) !== JSON.stringify(x.inputs);
       })
       .map((x) => x.name);
-    // The job and the carrier of its files (the new migration file).
-    expect(changed.sort()).toEqual(["vpn-postgres-migrate-1", "vpn-postgres-migrate-files"]);
+    // The job, the carrier of its files (the new migration file) and the volumes those go to,
+    // named after the files.
+    expect(changed.sort()).toEqual([
+      "vpn-postgres-migrate-1",
+      "vpn-postgres-migrate-files",
+      "vpn-postgres-migrate-files-opt-vpn-postgres",
+      "vpn-postgres-migrate-files-run-secrets",
+    ]);
     expect(after.outputs.data.value).toMatchObject({ postgres: { schemaVersion: "002_b.sql" } });
   });
 

@@ -20,6 +20,7 @@ export interface RecordedResource {
   readonly deleteBeforeReplace: boolean;
   readonly replaceOnChanges: string[];
   readonly ignoreChanges: string[];
+  readonly additionalSecretOutputs: string[];
   readonly dependencies: string[];
   readonly parent: string;
 }
@@ -46,6 +47,7 @@ interface MonitorRequest {
   getDeletebeforereplace(): boolean;
   getReplaceonchangesList(): string[];
   getIgnorechangesList(): string[];
+  getAdditionalsecretoutputsList(): string[];
   getDependenciesList(): string[];
   getParent(): string;
 }
@@ -182,6 +184,7 @@ export async function runProgram(
         deleteBeforeReplace: req.getDeletebeforereplace(),
         replaceOnChanges: req.getReplaceonchangesList(),
         ignoreChanges: req.getIgnorechangesList(),
+        additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
         dependencies: req.getDependenciesList(),
         parent: req.getParent(),
       });
@@ -326,14 +329,14 @@ export function labelsOf(r: RecordedResource): Record<string, string> {
 }
 
 /**
- * A file carrier: the container a Workload creates, and never starts, to take the uploads of a
- * read-only root into volumes (components/workload.ts).
+ * A file carrier: the container a Workload creates to take its uploads into volumes, never started,
+ * or run once to hand the secret files to the service's user (components/carrier.ts).
  */
 export function isCarrier(c: RecordedResource): boolean {
   return labelsOf(c)["vpn-enterprise.role"] === "files";
 }
 
-/** Every container that runs: all but the file carriers. */
+/** Every container that runs as the service (or job) it is: all but the file carriers. */
 export function runningContainers(r: ProgramRun): RecordedResource[] {
   return r.resources.filter((x) => x.type === "docker:index/container:Container" && !isCarrier(x));
 }
@@ -342,6 +345,10 @@ export function runningContainers(r: ProgramRun): RecordedResource[] {
 export function uploadsOf(r: ProgramRun, c: RecordedResource): Record<string, unknown>[] {
   const own = (c.inputs.uploads ?? []) as Record<string, unknown>[];
   if (own.length > 0 || isCarrier(c)) return own;
-  const carrier = r.resources.find((x) => x.name === c.name.replace(/-\d+$/, "-files"));
-  return ((carrier?.inputs.uploads ?? []) as Record<string, unknown>[]).slice();
+  return ((carrierOf(r, c)?.inputs.uploads ?? []) as Record<string, unknown>[]).slice();
+}
+
+/** The carrier of a replica's Workload, if it has one. */
+export function carrierOf(r: ProgramRun, c: RecordedResource): RecordedResource | undefined {
+  return r.resources.find((x) => x.name === c.name.replace(/-\d+$/, "-files"));
 }

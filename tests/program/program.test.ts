@@ -12,6 +12,7 @@ import {
   runEachStack,
   runProgram,
   runWithServices,
+  carrierOf,
   runningContainers,
   uploadsOf,
 } from "./harness";
@@ -243,16 +244,35 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
     }
   });
 
-  test("secret files are secret, 0400 and owned by the service's user", () => {
+  test("secret files are secret, 0400, and handed to the service's user by their carrier", () => {
     const r = run(stack);
     const withSecrets = new Set<string>();
     for (const c of runningContainers(r)) {
       const uploads = uploadsOf(r, c);
       const secretFiles = uploads.filter((u) => u.permissions === "0400");
       if (secretFiles.length > 0) withSecrets.add(labelsOf(c)["vpn-enterprise.service"]);
+      // Uploaded as root's (no owner: engines before 25.0 would look the user up in the host's
+      // passwd), then chown'ed by the carrier, as root with CAP_CHOWN only, before the replicas.
+      const carrier = secretFiles.length > 0 ? carrierOf(r, c) : undefined;
+      const root = /^0(:|$)/.test(String(c.inputs.user));
+      if (carrier !== undefined && !root) {
+        expect(carrier.inputs).toMatchObject({
+          attach: true,
+          user: "0:0",
+          networkMode: "none",
+          entrypoints: ["chown"],
+          capabilities: { drops: ["ALL"], adds: ["CAP_CHOWN"] },
+        });
+        expect((carrier.inputs.command as string[])[0]).toBe(c.inputs.user);
+        // The first replica starts after it (the others after the replica before them).
+        if (c.name.endsWith("-1")) {
+          expect(c.dependencies.filter((d) => d.endsWith(`::${carrier.name}`))).toHaveLength(1);
+        }
+      }
       for (const u of secretFiles) {
         expect(isSecretValue(u.content)).toBe(true);
-        expect(`${String(u.owner)}:${String(u.group)}`).toBe(c.inputs.user);
+        expect([u.owner, u.group]).toEqual([undefined, undefined]);
+        if (!root) expect(carrier?.inputs.command).toContain(u.file);
       }
       // Every generated secret a container holds is inside a secret wrapper only.
       const plain = JSON.stringify(uploads.filter((u) => !isSecretValue(u.content)));
@@ -452,16 +472,21 @@ describe("what differs between stacks", () => {
   test("prod: data volumes protected and retained, only the edge publishes (80 and 443), data network internal", () => {
     const r = run("prod");
     for (const v of of(r, VOLUME)) {
-      // Logs are not data: that volume outlives a disabled API but is not protected.
+      // Logs are not data: that volume outlives a disabled API and the stack, but is not protected.
       const logs = v.inputs.name === "vpn-enterprise-prod-api-logs";
-      // The edge's volumes hold what its jobs write again and ACME challenges, the file volumes
-      // what their carriers write again: disposable.
+      // The edge's site volume holds what its jobs write again, the file volumes what their
+      // carriers write again, Alloy's its read positions: disposable. The ACME volume (an ACME
+      // client's webroot and, for some clients, account and certificates) is kept as data is.
       const name = String(v.inputs.name);
-      const edge =
-        name.startsWith("vpn-enterprise-prod-edge-") ||
+      const disposable =
+        name === "vpn-enterprise-prod-edge-site" ||
         /-files-/.test(name) ||
         name === "vpn-enterprise-prod-alloy-data";
-      expect([v.protect, v.retainOnDelete]).toEqual([!logs && !edge, !edge]);
+      expect([name, v.protect, v.retainOnDelete]).toEqual([
+        name,
+        !logs && !disposable,
+        !disposable,
+      ]);
       expect(v.ignoreChanges).toEqual(["labels"]);
     }
     const published = runningContainers(r).filter((c) => (c.inputs.ports as Obj[]).length > 0);
@@ -477,8 +502,8 @@ describe("what differs between stacks", () => {
   test("dev: volumes unprotected and every published port on loopback, as its yaml says", () => {
     const r = run("dev");
     for (const v of of(r, VOLUME)) {
-      const logs = v.inputs.name === "vpn-enterprise-dev-api-logs";
-      expect([v.protect, v.retainOnDelete]).toEqual([false, logs]);
+      // Its yaml's dataProtection lets every volume go with the stack, the API's logs too.
+      expect([v.inputs.name, v.protect, v.retainOnDelete]).toEqual([v.inputs.name, false, false]);
     }
     // On loopback: the edge, the databases and the inspector; the apps only through the edge.
     const byContainer = runningContainers(r)
@@ -534,7 +559,12 @@ describe("what differs between stacks", () => {
       "random:index/randomString:RandomString::vpn-edge-admin.htpasswd-salt",
       "random:index/randomString:RandomString::vpn-edge-n8n.htpasswd-salt",
       `${CONTAINER}::vpn-edge-secrets-1`,
+      `${CONTAINER}::vpn-edge-secrets-files`,
+      `${VOLUME}::vpn-edge-secrets-files-staging`,
       "vpn:platform:Workload::vpn-edge-secrets",
+      // The smoke check's logins (basic auth, off in dev), which reach it through a carrier.
+      `${CONTAINER}::vpn-smoke-job-files`,
+      `${VOLUME}::vpn-smoke-job-files-run-smoke`,
     ];
     expect([...dev.keys()].sort()).toEqual(
       [...prod.keys()].filter((k) => !prodOnly.includes(k)).sort(),
@@ -575,6 +605,11 @@ describe("what differs between stacks", () => {
         // data protection
         `${VOLUME}.protect`,
         `${VOLUME}.retainOnDelete`,
+        // the file volumes are named after the files they hold (and so wait for the secrets)
+        `${VOLUME}.inputs.name`,
+        `${VOLUME}.dependencies`,
+        // the smoke check holds prod's logins: its output is a secret in the state
+        `${CONTAINER}.additionalSecretOutputs`,
       ].sort(),
     );
   });

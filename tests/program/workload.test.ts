@@ -1,5 +1,6 @@
 import { createHash } from "crypto";
-import { ProgramRun, RecordedResource, runProgram } from "./harness";
+import * as path from "path";
+import { ProgramRun, RecordedResource, reveal, runInChild, runProgram } from "./harness";
 
 const CONTAINER = "docker:index/container:Container";
 type Obj = Record<string, unknown>;
@@ -57,10 +58,14 @@ test("with a read-only root, files come from a carrier through read-only volumes
   expect(api.tmpfs).toEqual({ "/tmp": "rw,noexec,nosuid,size=64m" });
   // The provider extracts uploads at /, which Docker refuses on a read-only root: none here.
   expect(api.uploads).toEqual([]);
-  expect(api.volumes).toEqual([
-    { volumeName: "t-api-files-etc-api", containerPath: "/etc/api", readOnly: true },
-  ]);
-  // The carrier: created with the uploads, never started, writable root, no network.
+  const hash = createHash("sha256")
+    .update("/etc/api/app.json\u00000444\u0000{}\u0000")
+    .digest("hex");
+  // The volume is named after the files: other files, another volume (nothing left behind).
+  const volume = `t-api-files-etc-api-${hash.slice(0, 12)}`;
+  expect(api.volumes).toEqual([{ volumeName: volume, containerPath: "/etc/api", readOnly: true }]);
+  // The carrier: created with the uploads (no owner: root's, as every engine keeps the archive's
+  // owner without one), never started (no secret to hand over), writable root, no network.
   const carrier = byName("api-files").inputs;
   expect(carrier).toMatchObject({
     name: "t-api-files",
@@ -69,19 +74,80 @@ test("with a read-only root, files come from a carrier through read-only volumes
     restart: "no",
     readOnly: false,
     networkMode: "none",
-    volumes: [{ volumeName: "t-api-files-etc-api", containerPath: "/etc/api" }],
+    volumes: [{ volumeName: volume, containerPath: "/etc/api" }],
     uploads: [{ file: "/etc/api/app.json", content: "{}", permissions: "0444" }],
   });
   expect(carrier.healthcheck).toBeUndefined();
-  expect(byName("api-files-etc-api").inputs.name).toBe("t-api-files-etc-api");
+  expect(byName("api-files-etc-api").inputs.name).toBe(volume);
   // A label with the files' hash replaces the replicas when a file changes.
-  const hash = createHash("sha256")
-    .update("/etc/api/app.json\u00000444\u0000{}\u0000")
-    .digest("hex");
   for (const n of ["api-1", "api-2", "api-3"]) {
     const labels = byName(n).inputs.labels as { label: string; value: string }[];
     expect(labels.find((l) => l.label === "vpn-enterprise.files-sha256")?.value).toBe(hash);
   }
+});
+
+test("secret files go through a carrier that hands them to the user, even with a writable root", () => {
+  const worker = byName("worker-1");
+  expect(worker.inputs.readOnly).toBe(false);
+  expect(worker.inputs.uploads).toEqual([]);
+  expect(
+    (worker.inputs.volumes as { containerPath: string; readOnly: boolean }[]).map((v) => [
+      v.containerPath,
+      v.readOnly,
+    ]),
+  ).toEqual([
+    ["/etc/worker", true],
+    ["/run/secrets", true],
+  ]);
+  const carrier = byName("worker-files");
+  // Root with CAP_CHOWN only, no network, once: chown of the secret files, then the replica.
+  expect(carrier.inputs).toMatchObject({
+    attach: true,
+    logs: true,
+    mustRun: false,
+    restart: "no",
+    user: "0:0",
+    networkMode: "none",
+    entrypoints: ["chown"],
+    command: ["1001:1001", "/run/secrets/token"],
+    capabilities: { drops: ["ALL"], adds: ["CAP_CHOWN"] },
+    securityOpts: ["no-new-privileges:true"],
+  });
+  expect(carrier.inputs.start).toBeUndefined();
+  // Uploaded without owner or group: the provider would otherwise have the engine look the user up
+  // in the host's passwd (Engine 20.10: `getent unable to find entry "1001:1001"`).
+  expect(reveal(carrier.inputs.uploads)).toEqual([
+    { file: "/etc/worker/worker.conf", content: "w", permissions: "0444" },
+    { file: "/run/secrets/token", content: "token-value", permissions: "0400" },
+  ]);
+  expect(
+    worker.dependencies.filter((urn) => urn.includes("docker:index/container:Container::")),
+  ).toEqual([expect.stringMatching(/::worker-files$/)]);
+});
+
+test("a chown that fails fails the deploy with the carrier's output, and no replica starts", () => {
+  const out = runInChild(
+    path.join(__dirname, "fixtures", "workloads.ts"),
+    "test",
+    {},
+    { exitCode: 1, logs: "chown: /run/secrets/token: Operation not permitted\n" },
+    "-worker-files",
+  );
+  expect(out.containers).toContain("t-worker-files");
+  expect(out.containers).not.toContain("t-worker-1");
+  // What does not wait for that carrier is deployed as usual.
+  expect(out.containers).toContain("t-api-1");
+  const error = out.errors.find((e) => e.name === "JobError");
+  expect(error?.message).toMatch(
+    /^Handing the secret files of worker to 1001:1001 failed \(container t-worker-files, exit code 1\)/,
+  );
+  expect(error?.message).toContain("  chown: /run/secrets/token: Operation not permitted");
+});
+
+test("a job's output is a secret in the state when it holds secrets, and only then", () => {
+  expect(byName("job-1").additionalSecretOutputs).toEqual(["containerLogs"]);
+  expect(byName("api-1").additionalSecretOutputs).toEqual([]);
+  expect(byName("worker-1").additionalSecretOutputs).toEqual([]);
 });
 
 test("a service that needs a writable root says so, and gets no tmpfs or upload volumes", () => {
@@ -123,7 +189,7 @@ test("values are written as the provider reads them back", () => {
   expect(api.replaceOnChanges).toEqual(["tmpfs", "init"]);
   for (const c of run.resources.filter((r) => r.type === CONTAINER)) {
     const carrier = c.name.endsWith("-files");
-    const files = !carrier && c.inputs.readOnly === true;
+    const files = !carrier && (c.inputs.volumes as Obj[]).length > 0;
     expect((c.inputs.labels as Obj[]).map((l) => l.label)).toEqual([
       ...(files ? ["vpn-enterprise.files-sha256"] : []),
       "vpn-enterprise.project",

@@ -31,8 +31,11 @@ test("only config/load.ts reads Pulumi config or the stack's name", () => {
   expect(offenders(program, reads)).toEqual(["config/load.ts"]);
 });
 
-test("only the Workload creates containers", () => {
-  expect(offenders(program, /new docker\.Container\(/)).toEqual(["components/workload.ts"]);
+test("only the Workload (and the carrier of its files) creates containers", () => {
+  expect(offenders(program, /new docker\.Container\(/)).toEqual([
+    "components/carrier.ts",
+    "components/workload.ts",
+  ]);
 });
 
 test("render/ is pure: it imports nothing from Pulumi", () => {
