@@ -29,6 +29,14 @@ export class Workload extends pulumi.ComponentResource {
     readonly exitCode: pulumi.Output<number | undefined>;
     readonly output: pulumi.Output<string | undefined>;
   };
+  /**
+   * The live secret files, when there are some: `ready` once a change is in place (what a reload
+   * waits for), and a hash of them (not secret) that changes with them.
+   */
+  public readonly liveFiles?: {
+    readonly ready: pulumi.Output<pulumi.Resource[]>;
+    readonly hash: pulumi.Output<string>;
+  };
 
   constructor(name: string, args: WorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
     super("vpn:platform:Workload", name, {}, opts);
@@ -68,25 +76,16 @@ export class Workload extends pulumi.ComponentResource {
     const carried = files.length + secretFiles.length > 0 && (readOnly || secretFiles.length > 0);
     const r = args.resources;
 
-    // What every container of this Workload shares, the carrier included (a container like the
-    // others: same image, limits and hardening).
-    const common = {
+    // What every container of this Workload shares, its carrier included: the image, limits and
+    // hardening.
+    const base = {
       image: image.id,
       user,
-      envs: Object.keys(env)
-        .sort()
-        .map((k) => `${k}=${env[k]}`),
-      command: args.command ? [...args.command] : undefined,
-      entrypoints: args.entrypoint ? [...args.entrypoint] : undefined,
-      destroyGraceSeconds: stopGraceSeconds,
-      stopTimeout: stopGraceSeconds,
       cpus: dockerCpus(r.cpus),
       memory: r.memoryMb,
       // Equal to memory: no swap. Left unset, Docker stores 2x memory and the read-back
       // shows a change on every preview.
       memorySwap: r.memoryMb,
-      memoryReservation: r.memoryReservationMb,
-      shmSize: args.shmSizeMb,
       // The provider has no PidsLimit; RLIMIT_NPROC is the nearest guard (see README).
       ulimits: [
         { name: "nproc", soft: r.pidsLimit, hard: r.pidsLimit },
@@ -95,8 +94,22 @@ export class Workload extends pulumi.ComponentResource {
       logDriver: "json-file",
       logOpts: { "max-file": "3", "max-size": "10m" },
       securityOpts: ["no-new-privileges:true"],
-      groupAdds: args.groupAdds?.map(String),
       capabilities: { drops: ["ALL"], adds: [...(args.capAdd ?? [])] },
+    };
+    // The service's own settings: a carrier runs none of them, so a change here (an env var, say)
+    // replaces the replicas and leaves the carrier alone.
+    const common = {
+      ...base,
+      envs: Object.keys(env)
+        .sort()
+        .map((k) => `${k}=${env[k]}`),
+      command: args.command ? [...args.command] : undefined,
+      entrypoints: args.entrypoint ? [...args.entrypoint] : undefined,
+      destroyGraceSeconds: stopGraceSeconds,
+      stopTimeout: stopGraceSeconds,
+      memoryReservation: r.memoryReservationMb,
+      shmSize: args.shmSizeMb,
+      groupAdds: args.groupAdds?.map(String),
     };
     const labels = (extra: Record<string, string>) =>
       dockerLabels({
@@ -117,31 +130,43 @@ export class Workload extends pulumi.ComponentResource {
       parent: this,
       // Container names are fixed, so the old container must go before its replacement.
       deleteBeforeReplace: true,
-      // The provider updates neither in place; a change must recreate the container.
-      replaceOnChanges: ["tmpfs", "init"],
+      // Changes the provider "updates" without applying them (its update touches restart and the
+      // memory and CPU limits only; these have no ForceNew, the healthcheck's nested fields none
+      // either: a new interval reached the state, never the container, on Engine 20.10). They must
+      // recreate the container.
+      replaceOnChanges: ["tmpfs", "init", "healthcheck", "memoryReservation"],
       dependsOn,
     });
 
+    const carrierArgs = {
+      namePrefix: args.namePrefix,
+      service: args.service,
+      owner,
+      group,
+      labels: {
+        ...args.labels,
+        "vpn-enterprise.service": args.service,
+        "vpn-enterprise.tier": args.tier,
+      },
+      container: { ...base, capabilities: { drops: ["ALL"], adds: [] } },
+    };
     const carrier = carried
-      ? fileCarrier(
-          `${name}-files`,
-          {
-            namePrefix: args.namePrefix,
-            service: args.service,
-            owner,
-            group,
-            labels: {
-              ...args.labels,
-              "vpn-enterprise.service": args.service,
-              "vpn-enterprise.tier": args.tier,
-            },
-            container: common,
-            files,
-            secretFiles,
-          },
-          childOpts(undefined),
-        )
+      ? fileCarrier(`${name}-files`, { ...carrierArgs, files, secretFiles }, childOpts(undefined))
       : undefined;
+    const liveSecretFiles = (args.liveSecretFiles ?? []).map((f) => ({
+      file: f.path,
+      content: pulumi.secret(f.content),
+      permissions: "0400",
+    }));
+    const live =
+      liveSecretFiles.length > 0
+        ? fileCarrier(
+            `${name}-live-files`,
+            { ...carrierArgs, files: [], secretFiles: liveSecretFiles, live: true },
+            childOpts(undefined),
+          )
+        : undefined;
+    const carriers = [carrier, live].filter((c) => c !== undefined);
 
     const containers: docker.Container[] = [];
     for (let i = 1; i <= args.replicas; i++) {
@@ -149,9 +174,12 @@ export class Workload extends pulumi.ComponentResource {
       const previous = containers.at(-1);
       // Replicas start one after another, each once the previous one is healthy; the first one
       // after what the Workload waits for and its files.
-      const first = carrier
-        ? pulumi.all([args.dependsOn ?? [], carrier.ready]).apply(([d, c]) => [...d, ...c])
-        : args.dependsOn;
+      const first =
+        carriers.length > 0
+          ? pulumi
+              .all([args.dependsOn ?? [], ...carriers.map((c) => c.ready)])
+              .apply(([d, ...ready]) => [...d, ...ready.flat()])
+          : args.dependsOn;
       containers.push(
         new docker.Container(
           `${name}-${i}`,
@@ -212,7 +240,7 @@ export class Workload extends pulumi.ComponentResource {
                 containerPath: v.path,
                 readOnly: v.readOnly,
               })),
-              ...(carrier?.mounts ?? []),
+              ...carriers.flatMap((c) => c.mounts),
               ...(args.binds ?? []).map((b) => ({
                 hostPath: b.hostPath,
                 containerPath: b.path,
@@ -247,6 +275,7 @@ export class Workload extends pulumi.ComponentResource {
     if (oneShot) {
       this.job = { exitCode: containers[0].exitCode, output: containers[0].containerLogs };
     }
+    if (live) this.liveFiles = { ready: live.ready, hash: live.hash };
     this.host = pulumi.output(args.service);
     this.port = pulumi.output(args.port);
     this.containerNames = pulumi.all(containers.map((c) => c.name));

@@ -186,7 +186,7 @@ test("values are written as the provider reads them back", () => {
   });
   expect(api.inputs.waitTimeout).toBe(10 + (90 + 5) * 5 + 30);
   expect(api.inputs.envs).toEqual(["NODE_ENV=production"]);
-  expect(api.replaceOnChanges).toEqual(["tmpfs", "init"]);
+  expect(api.replaceOnChanges).toEqual(["tmpfs", "init", "healthcheck", "memoryReservation"]);
   for (const c of run.resources.filter((r) => r.type === CONTAINER)) {
     const carrier = c.name.endsWith("-files");
     const files = !carrier && (c.inputs.volumes as Obj[]).length > 0;
