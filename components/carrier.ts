@@ -25,12 +25,17 @@ export interface CarrierArgs {
   readonly group: string;
   /** Labels of the carrier and its volumes. */
   readonly labels: Readonly<Record<string, string>>;
-  /** The replicas' shared container settings (image, limits, hardening): the carrier's too. */
+  /** The replicas' image, limits and hardening: the carrier's too. */
   readonly container: Omit<docker.ContainerArgs, "name">;
   /** World-readable files (0444). */
   readonly files: readonly Upload[];
   /** Secret files (0400), each handed to `owner:group`. */
   readonly secretFiles: readonly Upload[];
+  /**
+   * Files the service reads again while it runs (WorkloadArgs.liveSecretFiles): volumes of stable
+   * names, rewritten in place by a new carrier, so the replicas keep running on them. Default false.
+   */
+  readonly live?: boolean;
 }
 
 /** How the files reach the replicas. */
@@ -61,7 +66,8 @@ export interface CarriedFiles {
  *
  * The volumes' names carry the files' hash: changed files get new volumes (the replicas are replaced
  * anyway, for the label), so a file the program no longer writes is gone, not left behind for a
- * script that globs the directory (the migrations).
+ * script that globs the directory (the migrations). Live files keep their volumes: a new carrier
+ * writes the new content over the old, under the running replicas.
  */
 export function fileCarrier(
   name: string,
@@ -79,13 +85,15 @@ export function fileCarrier(
     }),
   );
   const dirs = topDirectories(uploads.map((u) => path.posix.dirname(u.file)));
-  const base = `${args.namePrefix}-${args.service}-files`;
+  const base = `${args.namePrefix}-${args.service}-${args.live ? "live-files" : "files"}`;
   const volumes = dirs.map((dir) => ({
     dir,
     volume: new docker.Volume(
       `${name}${slug(dir)}`,
       {
-        name: hash.apply((h) => `${base}${slug(dir)}-${h.slice(0, 12)}`),
+        name: args.live
+          ? `${base}${slug(dir)}`
+          : hash.apply((h) => `${base}${slug(dir)}-${h.slice(0, 12)}`),
         labels: dockerLabels(args.labels),
       },
       // What the carrier writes again on every change: nothing to keep. A new name is a new volume
@@ -119,11 +127,9 @@ export function fileCarrier(
             attach: true,
             logs: true,
             user: "0:0",
-            envs: [],
             entrypoints: ["chown"],
             command: [`${args.owner}:${args.group}`, ...secretPaths],
             capabilities: { drops: ["ALL"], adds: ["CAP_CHOWN"] },
-            groupAdds: undefined,
           }
         : // Created with the files, never started: nothing to restart, wait for or keep running.
           { start: false }),

@@ -218,6 +218,7 @@ export class Platform extends pulumi.ComponentResource {
       secrets: this.secrets.values,
       given: cfg.secrets,
       certificateExpiry: edge ? edge.certificateExpiry : pulumi.output(null),
+      dataReady: data.ready,
     });
     this.monitoring = monitoring;
     const grafanaUrl = monitoring.grafana && edge ? `${site}${GRAFANA_PATH}` : null;

@@ -127,6 +127,13 @@ export interface WorkloadArgs {
   readonly files?: readonly WorkloadFile[];
   /** Secret files: content is a Pulumi secret, mode 0400, owned by `user`. */
   readonly secretFiles?: readonly WorkloadFile[];
+  /**
+   * Secret files the service reads again while it runs, on a reload its component triggers (Redis's
+   * users, by ACL LOAD). They reach the replicas through volumes of their own that a second carrier
+   * rewrites in place: a change replaces no replica. Mode 0400, owned by `user`. In directories of
+   * their own (not those of `files` or `secretFiles`). Default none.
+   */
+  readonly liveSecretFiles?: readonly WorkloadFile[];
   /** Seconds Docker waits after the stop signal before it kills a replica. Default 30. */
   readonly stopGraceSeconds?: number;
   /**
@@ -244,7 +251,22 @@ export function validateWorkload(args: WorkloadArgs): void {
   if ((args.ports ?? []).length > 0 && args.port === undefined) {
     problems.push("ports: allowed: none for a service without a port");
   }
-  const files = [...(args.files ?? []), ...(args.secretFiles ?? [])].map((f) => f.path);
+  const carriedPaths = [...(args.files ?? []), ...(args.secretFiles ?? [])].map((f) => f.path);
+  const live = (args.liveSecretFiles ?? []).map((f) => f.path);
+  const files = [...carriedPaths, ...live];
+  for (const l of live) {
+    // Their volumes are rewritten in place, the others' replaced: the two cannot share one.
+    const dir = path.posix.dirname(l);
+    const clash = carriedPaths.find((f) => {
+      const other = path.posix.dirname(f);
+      return isWithin(dir, other) || isWithin(other, dir);
+    });
+    if (clash !== undefined) {
+      problems.push(
+        `liveSecretFiles: ${l} shares its directory with ${clash}; allowed: a directory of their own`,
+      );
+    }
+  }
   for (const f of files) {
     if (!path.posix.isAbsolute(f)) problems.push(`files: ${f} is not an absolute path`);
   }

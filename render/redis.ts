@@ -1,4 +1,10 @@
-/** redis.conf for the platform's Redis. Pure: typed values in, file text out. */
+/**
+ * redis.conf and the ACL file (users.acl) for the platform's Redis. Pure: typed values in, file
+ * text out. The users live in the ACL file, not in redis.conf: `ACL LOAD` applies a changed file to
+ * a running server (adding the monitoring user needs no restart), and the server reads it again on
+ * every start.
+ */
+import { createHash } from "crypto";
 
 export const REDIS_EVICTION_POLICIES = [
   "noeviction",
@@ -34,8 +40,8 @@ export type RedisCommandRule = "enabled" | "disabled" | { readonly renameTo: str
 export interface RedisConfInput {
   /** Port inside the container. */
   readonly port: number;
-  /** Password every client must give (AUTH); an empty one would turn authentication off. */
-  readonly password: string;
+  /** Where the server reads its users (renderRedisAcl): an absolute path. */
+  readonly aclFile: string;
   /** Directory of the append-only file and snapshots (the data volume). */
   readonly dataDir: string;
   /** Memory limit for the data set, in MB (maxmemory). */
@@ -43,6 +49,11 @@ export interface RedisConfInput {
   readonly maxmemoryPolicy: RedisEvictionPolicy;
   /** One rule per guarded command (every command of REDIS_GUARDED_COMMANDS must be present). */
   readonly commands: Readonly<Record<RedisGuardedCommand, RedisCommandRule>>;
+}
+
+export interface RedisAclInput {
+  /** Password every client must give (AUTH, the default user); an empty one is refused. */
+  readonly password: string;
   /** An ACL user for redis_exporter: introspection only, no keys, no channels. Default: none. */
   readonly monitor?: RedisMonitorUser;
 }
@@ -168,8 +179,6 @@ function monitorProblems(monitor: RedisMonitorUser | undefined): string[] {
   }
   if (typeof password !== "string" || password === "") {
     problems.push("monitor.password: must not be empty");
-  } else if (/[\r\n\0]/.test(password)) {
-    problems.push("monitor.password: must not contain a line break or NUL");
   }
   return problems;
 }
@@ -179,8 +188,8 @@ function problemsOf(input: RedisConfInput): string[] {
   if (!Number.isInteger(input.port) || input.port < 1 || input.port > 65535) {
     problems.push(`port: an integer from 1 to 65535, got ${String(input.port)}`);
   }
-  if (input.password === "") {
-    problems.push("password: must not be empty (an empty requirepass lets every client in)");
+  if (typeof input.aclFile !== "string" || !input.aclFile.startsWith("/")) {
+    problems.push(`aclFile: an absolute path, got ${JSON.stringify(input.aclFile)}`);
   }
   const mb = input.maxmemoryMb;
   // maxmemory 0 means "no limit"; the bytes must stay exact in a double.
@@ -192,17 +201,36 @@ function problemsOf(input: RedisConfInput): string[] {
       `maxmemoryPolicy: one of ${REDIS_EVICTION_POLICIES.join(", ")}, got ${JSON.stringify(input.maxmemoryPolicy)}`,
     );
   }
-  return [...problems, ...commandProblems(input.commands), ...monitorProblems(input.monitor)];
+  return [...problems, ...commandProblems(input.commands)];
+}
+
+/** A password as an ACL rule: its SHA-256 (`#<hex>`), so the file holds no password itself. */
+function passwordRule(password: string): string {
+  return `#${createHash("sha256").update(password, "utf8").digest("hex")}`;
 }
 
 /**
- * The monitoring user's ACL line. The password goes in one quoted argument, as requirepass does.
- * resetkeys and resetchannels say in the file what a new user already lacks: no key, no channel.
+ * users.acl: the default user (every client's AUTH <password>: all keys, channels and commands,
+ * under the command rules of redis.conf) and, with a monitor, its user: introspection commands
+ * only; resetkeys and resetchannels say in the file what a new user already lacks. ACL rules name
+ * commands by their original names, so the lines hold under every rename.
  */
-function monitorUserLine(monitor: RedisMonitorUser): string {
-  const commands = REDIS_MONITOR_COMMANDS.map((command) => `+${command}`).join(" ");
-  const password = redisQuote(`>${monitor.password}`);
-  return `user ${monitor.user} on ${password} resetkeys resetchannels -@all ${commands}`;
+export function renderRedisAcl(input: RedisAclInput): string {
+  const problems = [
+    ...(typeof input.password !== "string" || input.password === ""
+      ? ["password: must not be empty (an empty password lets every client in)"]
+      : []),
+    ...monitorProblems(input.monitor),
+  ];
+  if (problems.length > 0) throw new Error(`users.acl: ${problems.join("; ")}`);
+  const lines = [`user default on ${passwordRule(input.password)} ~* &* +@all`];
+  if (input.monitor !== undefined) {
+    const commands = REDIS_MONITOR_COMMANDS.map((command) => `+${command}`).join(" ");
+    lines.push(
+      `user ${input.monitor.user} on ${passwordRule(input.monitor.password)} resetkeys resetchannels -@all ${commands}`,
+    );
+  }
+  return `${lines.join("\n")}\n`;
 }
 
 export function renderRedisConf(input: RedisConfInput): string {
@@ -217,8 +245,8 @@ export function renderRedisConf(input: RedisConfInput): string {
     // Listen on the container's interfaces; only the platform's networks reach it.
     "bind * -::*",
     "protected-mode yes",
-    `requirepass ${redisQuote(input.password)}`,
-    ...(input.monitor === undefined ? [] : [monitorUserLine(input.monitor)]),
+    // The users and their passwords (renderRedisAcl).
+    `aclfile ${redisQuote(input.aclFile)}`,
     `dir ${redisQuote(input.dataDir)}`,
     "appendonly yes",
     "appendfsync everysec",
@@ -237,6 +265,18 @@ export function renderRedisConf(input: RedisConfInput): string {
     }),
     "",
   ].join("\n");
+}
+
+/**
+ * The job that applies a changed users.acl to the running server: ACL LOAD, which replaces every
+ * user at once, or keeps the old ones and answers an error when the file does not load. The password
+ * comes from its file as in the healthcheck; the job fails unless the server answered OK.
+ */
+export function redisAclLoadCommand(passwordFile: string, host: string, port: number): string {
+  return (
+    `out=$(REDISCLI_AUTH="$(cat ${passwordFile})" redis-cli -h ${host} -p ${port} ACL LOAD 2>&1) || true; ` +
+    `echo "ACL LOAD: $out"; [ "$out" = OK ]`
+  );
 }
 
 /**

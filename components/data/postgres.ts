@@ -73,6 +73,10 @@ export class Postgres extends pulumi.ComponentResource {
         : [],
     });
     const init = initSql(pg, args.passwords);
+    // The server's own copy of init.sql (run on its first start only) leaves the monitoring role
+    // out: the migration job, which runs init.sql on every change, makes it. So turning the
+    // exporter on changes the job, and leaves the running server alone.
+    const serverPasswords = { ...args.passwords, monitor: undefined };
     const server = new Workload(
       `${name}-server`,
       {
@@ -107,11 +111,11 @@ export class Postgres extends pulumi.ComponentResource {
         volumes: [{ volume: args.volume, path: entry.dataPath }],
         files: [
           { path: PG_PATHS.conf, content: conf },
-          { path: PG_PATHS.firstStartInit, content: init },
+          { path: PG_PATHS.firstStartInit, content: initSql(pg, serverPasswords) },
         ],
         secretFiles: [
           { path: PG_PATHS.adminPassword, content: args.passwords.admin },
-          ...rolePasswordFiles(args.passwords),
+          ...rolePasswordFiles(serverPasswords),
         ],
         // A fast shutdown can take a while under load; a kill would mean crash recovery.
         stopGraceSeconds: 60,

@@ -39,8 +39,9 @@ export interface DataTier {
   readonly connectionStrings: pulumi.Output<ConnectionStrings>;
   readonly backups: pulumi.Output<BackupInfo | null>;
   /**
-   * Everything a consumer of the data tier must wait for: PostgreSQL healthy and migrated, Redis
-   * healthy. Use it as `dependsOn`; it fails the deploy when the migrations failed.
+   * Everything a consumer of the data tier must wait for: PostgreSQL healthy and migrated (its
+   * roles, the monitoring one included, made by init.sql in the same job), Redis healthy with its
+   * users loaded. Use it as `dependsOn`; it fails the deploy when either job failed.
    */
   readonly ready: pulumi.Output<pulumi.Resource[]>;
 }
@@ -147,8 +148,8 @@ export function createDataTier(
       }),
   );
   const ready = pulumi
-    .output(postgres?.ready ?? [])
-    .apply((p) => [...p, ...(redis?.containers ?? [])]);
+    .all([postgres?.ready ?? [], redis?.ready ?? []])
+    .apply(([p, r]) => [...p, ...r]);
   return {
     postgres,
     redis,

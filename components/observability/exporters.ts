@@ -41,6 +41,8 @@ export class NginxExporter extends AppService {
 export interface MonitorLoginArgs extends ExporterArgs {
   /** The monitoring login's password (a Pulumi secret). */
   readonly password: pulumi.Input<string>;
+  /** What makes the login exist (the data tier's ready: the migration job, Redis's ACL load). */
+  readonly dependsOn: pulumi.Input<pulumi.Resource[]>;
 }
 
 export interface PostgresExporterArgs extends MonitorLoginArgs {
@@ -72,6 +74,7 @@ export class PostgresExporter extends AppService {
             // The landing page: /metrics would query PostgreSQL on every check.
             healthcheck: { test: wgetProbe(port, "/") },
             secretFiles: [{ path: PG_PASSWORD_FILE, content: args.password }],
+            dependsOn: args.dependsOn,
           },
           { parent },
         ),
@@ -115,6 +118,7 @@ export class RedisExporter extends AppService {
             },
             healthcheck: { test: wgetProbe(port, "/health") },
             secretFiles: [{ path: REDIS_PASSWORD_FILE, content: passwords }],
+            dependsOn: args.dependsOn,
           },
           { parent },
         ),

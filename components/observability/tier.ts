@@ -37,6 +37,8 @@ export interface MonitoringInputs {
   readonly given: StackConfig["secrets"];
   /** The served certificate's expiry (RFC 3339); null without TLS or without the edge. */
   readonly certificateExpiry: pulumi.Output<string | null>;
+  /** The data tier's ready: the exporters' logins exist once it resolves. */
+  readonly dataReady: pulumi.Output<pulumi.Resource[]>;
 }
 
 /**
@@ -70,6 +72,7 @@ export function createMonitoring(
           config: s.postgresExporter,
           database: s.postgres.database,
           password: secrets.postgresMonitorPassword,
+          dependsOn: inputs.dataReady,
         },
         opts,
       ),
@@ -79,7 +82,12 @@ export function createMonitoring(
     () =>
       new RedisExporter(
         `${name}-redis-exporter`,
-        { context, config: s.redisExporter, password: secrets.redisMonitorPassword },
+        {
+          context,
+          config: s.redisExporter,
+          password: secrets.redisMonitorPassword,
+          dependsOn: inputs.dataReady,
+        },
         opts,
       ),
   );

@@ -165,6 +165,9 @@ describe.each(STACKS)("the %s stack's data tier", (stack) => {
       "/opt/vpn-postgres/schedule.sh",
       "--check",
     ]);
+    // `up` waits for the first healthy check, which comes one interval after the start: 10 s,
+    // not the minute it once held every deploy for.
+    expect((backup.inputs.healthcheck as Obj).interval).toBe("10s");
     expect(backup.inputs.ports).toEqual([]);
   });
 
@@ -176,6 +179,46 @@ describe.each(STACKS)("the %s stack's data tier", (stack) => {
     expect(conf).toContain("maxmemory-policy noeviction");
     expect(conf).toContain('rename-command CONFIG ""');
     expect(conf.includes('rename-command FLUSHALL ""')).toBe(stack === "prod");
+  });
+
+  test("Redis's users are live: their own volume, rewritten in place, then ACL LOAD before any client", () => {
+    const r = run(stack);
+    const redis = container(r, "redis");
+    expect(upload(r, redis, "/run/secrets/redis.conf")).toContain(
+      'aclfile "/run/redis-users/users.acl"',
+    );
+    expect(upload(r, redis, "/run/redis-users/users.acl")).toMatch(
+      /^user default on #[0-9a-f]{64} ~\* &\* \+@all$/m,
+    );
+    // A volume of a stable name (not named after the files), mounted read-only.
+    expect(redis.inputs.volumes).toEqual(
+      expect.arrayContaining([
+        {
+          volumeName: `${prefix}-redis-live-files-run-redis-users`,
+          containerPath: "/run/redis-users",
+          readOnly: true,
+        },
+      ]),
+    );
+    const live = r.resources.find((x) => x.name === "vpn-redis-server-live-files");
+    expect(live?.inputs).toMatchObject({
+      entrypoints: ["chown"],
+      command: ["999:1000", "/run/redis-users/users.acl"],
+    });
+    // The users.acl is not in the label that replaces the server when its files change.
+    const label = (x: RecordedResource) =>
+      (x.inputs.labels as { label: string; value: string }[]).find(
+        (l) => l.label === "vpn-enterprise.files-sha256",
+      )?.value;
+    expect(label(redis)).toBeDefined();
+    const load = container(r, "redis-acl");
+    expect(load.inputs).toMatchObject({ attach: true, user: "999:1000" });
+    expect(dependsOnName(load, "vpn-redis-server-1")).toBe(true);
+    expect(dependsOnName(load, "vpn-redis-server-live-files")).toBe(true);
+    // What uses Redis waits for the load: the API, and the exporter's login.
+    expect(dependsOnName(container(r, "api"), "vpn-redis-acl-1")).toBe(true);
+    expect(dependsOnName(container(r, "redis-exporter"), "vpn-redis-acl-1")).toBe(true);
+    expect(dependsOnName(container(r, "postgres-exporter"), "vpn-postgres-migrate-1")).toBe(true);
   });
 
   test("outputs: endpoints and role names in the clear, connection strings secret", () => {
@@ -231,6 +274,54 @@ describe.each(STACKS)("the %s stack's data tier", (stack) => {
     const expected = stack === "prod" ? [true, true] : [false, false];
     for (const v of volumes) expect([v.protect, v.retainOnDelete]).toEqual(expected);
   });
+});
+
+test("turning the exporters on changes the migration job and Redis's live users, never a server", async () => {
+  const off = await runProgram(
+    servicesWith("prod", {
+      postgresExporter: { enabled: false },
+      redisExporter: { enabled: false },
+    }),
+    "prod",
+  );
+  const on = await runProgram(cliConfig("prod"), "prod");
+  for (const x of [off, on]) if (x.error) throw x.error;
+  const byName = (x: ProgramRun) => new Map(x.resources.map((y) => [`${y.type}::${y.name}`, y]));
+  const before = byName(off);
+  const changed = [...byName(on)]
+    .filter(([key, y]) => {
+      const old = before.get(key);
+      return old !== undefined && JSON.stringify(old.inputs) !== JSON.stringify(y.inputs);
+    })
+    .map(([, y]) => y.name)
+    .sort();
+  expect(changed).toEqual(
+    [
+      // The backup scheduler carries init.sql for a restore to re-apply, the role now in it.
+      "vpn-backup-job-1",
+      "vpn-backup-job-files",
+      "vpn-backup-job-files-opt-vpn-postgres",
+      "vpn-backup-job-files-run-secrets",
+      // init.sql makes the monitoring role: the job runs again, with the role's password.
+      "vpn-postgres-migrate-1",
+      "vpn-postgres-migrate-files",
+      "vpn-postgres-migrate-files-opt-vpn-postgres",
+      "vpn-postgres-migrate-files-run-secrets",
+      // users.acl gains the monitoring user: rewritten under the running server, then loaded.
+      "vpn-redis-acl-1",
+      "vpn-redis-acl-files",
+      "vpn-redis-acl-files-run-redis-acl-job",
+      "vpn-redis-acl-files-run-secrets",
+      "vpn-redis-server-live-files",
+      // The rules for the exporters' metrics, and the new scrape jobs.
+      ...changed.filter(
+        (n) => n.startsWith("vpn-prometheus-server") || n.startsWith("vpn-grafana"),
+      ),
+    ].sort(),
+  );
+  for (const server of ["vpn-postgres-server-1", "vpn-redis-server-1"]) {
+    expect(changed).not.toContain(server);
+  }
 });
 
 describe("migrations as a deploy step", () => {

@@ -341,14 +341,20 @@ export function runningContainers(r: ProgramRun): RecordedResource[] {
   return r.resources.filter((x) => x.type === "docker:index/container:Container" && !isCarrier(x));
 }
 
-/** The files a container gets: its own uploads, or those of its Workload's carrier. */
+/** The files a container gets: its own uploads, or those of its Workload's carriers. */
 export function uploadsOf(r: ProgramRun, c: RecordedResource): Record<string, unknown>[] {
   const own = (c.inputs.uploads ?? []) as Record<string, unknown>[];
   if (own.length > 0 || isCarrier(c)) return own;
-  return ((carrierOf(r, c)?.inputs.uploads ?? []) as Record<string, unknown>[]).slice();
+  return [carrierOf(r, c), carrierOf(r, c, "live-files")].flatMap(
+    (carrier) => (carrier?.inputs.uploads ?? []) as Record<string, unknown>[],
+  );
 }
 
-/** The carrier of a replica's Workload, if it has one. */
-export function carrierOf(r: ProgramRun, c: RecordedResource): RecordedResource | undefined {
-  return r.resources.find((x) => x.name === c.name.replace(/-\d+$/, "-files"));
+/** The carrier of a replica's Workload (`live-files`: that of its live files), if it has one. */
+export function carrierOf(
+  r: ProgramRun,
+  c: RecordedResource,
+  kind: "files" | "live-files" = "files",
+): RecordedResource | undefined {
+  return r.resources.find((x) => x.name === c.name.replace(/-\d+$/, `-${kind}`));
 }

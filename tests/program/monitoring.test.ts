@@ -181,8 +181,11 @@ describe.each(STACKS)("the %s stack's monitoring", (stack) => {
     expect(fileIn(r, "postgres-migrate", "/opt/vpn-postgres/init.sql")).toContain(
       `GRANT pg_monitor TO "${MONITOR_USER}";`,
     );
-    expect(fileIn(r, "redis", "/run/secrets/redis.conf")).toMatch(
-      new RegExp(`^user ${MONITOR_USER} on .* -@all \\+ping \\+info`, "m"),
+    expect(fileIn(r, "redis", "/run/redis-users/users.acl")).toMatch(
+      new RegExp(
+        `^user ${MONITOR_USER} on #[0-9a-f]{64} resetkeys resetchannels -@all \\+ping \\+info`,
+        "m",
+      ),
     );
   });
 

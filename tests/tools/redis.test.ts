@@ -1,6 +1,6 @@
 /**
- * The rendered redis.conf and healthcheck, run by the real redis-server and redis-cli
- * (Debian's redis-server package; .ci/run installs it).
+ * The rendered redis.conf, users.acl, healthcheck and ACL LOAD job, run by the real redis-server
+ * and redis-cli (Debian's redis-server package; .ci/run installs it).
  */
 import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
 import { createHash } from "crypto";
@@ -13,7 +13,10 @@ import {
   RedisCommandRule,
   RedisConfInput,
   RedisGuardedCommand,
+  RedisMonitorUser,
+  redisAclLoadCommand,
   redisHealthcheckCommand,
+  renderRedisAcl,
   renderRedisConf,
 } from "../../render/redis";
 import { freePort } from "./freePort";
@@ -75,14 +78,22 @@ interface Server {
 
 const running: Server[] = [];
 
-/** Starts redis-server on a rendered redis.conf in `dir`; resolves once it answers or exits. */
+/**
+ * Starts redis-server on a rendered redis.conf and users.acl (PASSWORD for the default user, and
+ * the monitoring user when given) in `dir`; resolves once it answers or exits.
+ */
 async function start(
   dir: string,
-  input: Omit<RedisConfInput, "port" | "password" | "dataDir">,
+  input: Omit<RedisConfInput, "port" | "aclFile" | "dataDir"> & { monitor?: RedisMonitorUser },
 ): Promise<Server> {
   const port = await freePort();
   const conf = path.join(dir, "redis.conf");
-  fs.writeFileSync(conf, renderRedisConf({ port, password: PASSWORD, dataDir: dir, ...input }));
+  const { monitor, ...rules } = input;
+  writeAcl(dir, monitor);
+  fs.writeFileSync(
+    conf,
+    renderRedisConf({ port, aclFile: path.join(dir, "users.acl"), dataDir: dir, ...rules }),
+  );
   // Only the listening address is overridden, so the test binds loopback alone.
   const proc = spawn("redis-server", [conf, "--bind", "127.0.0.1"], {
     stdio: ["ignore", "pipe", "pipe"],
@@ -103,6 +114,11 @@ async function start(
     await sleep(100);
   }
   throw new Error(`redis-server did not start with the rendered redis.conf:\n${output}`);
+}
+
+/** Writes `dir`/users.acl as the program renders it (the ACL LOAD job reads it from there). */
+function writeAcl(dir: string, monitor?: RedisMonitorUser): void {
+  fs.writeFileSync(path.join(dir, "users.acl"), renderRedisAcl({ password: PASSWORD, monitor }));
 }
 
 /** Redis refuses to exit while its final save fails, so a directory goes only after it exits. */
@@ -231,7 +247,7 @@ describe("with FLUSHALL, FLUSHDB, CONFIG, DEBUG and MONITOR disabled and KEYS re
       try {
         renderRedisConf({
           port: 1,
-          password: "p",
+          aclFile: "/a",
           dataDir: "/d",
           maxmemoryMb: 1,
           maxmemoryPolicy: "noeviction",
@@ -449,15 +465,19 @@ describe("with a monitoring user for redis_exporter", () => {
     expect(cli(watchedOpen.port, ["keys", "k"], PASSWORD)).toBe("k");
   });
 
-  test("why CONFIG GET is not granted: it returns requirepass, under a renamed CONFIG too", () => {
+  test("CONFIG GET gives no password away (the ACL file holds hashes), and is still not granted", () => {
     const port = renamedConfig.port;
     // ACL rules name the original command: +config|get reaches CONFIG under its new name.
     expect(
       cli(port, ["acl", "setuser", "probe", "on", ">probe-pw", "-@all", "+config|get"], PASSWORD),
     ).toBe("OK");
-    expect(cli(port, ["--user", "probe", CONFIG_NAME, "get", "requirepass"], "probe-pw")).toBe(
-      `requirepass\n${PASSWORD}`,
+    const requirepass = cli(
+      port,
+      ["--user", "probe", CONFIG_NAME, "get", "requirepass"],
+      "probe-pw",
     );
+    expect(requirepass).not.toContain(PASSWORD);
+    expect(requirepass.split("\n")[0]).toBe("requirepass");
     expect(cli(port, ["acl", "setuser", "probe", `+${CONFIG_NAME}|get`], PASSWORD)).toMatch(
       /Unknown command/,
     );
@@ -466,15 +486,64 @@ describe("with a monitoring user for redis_exporter", () => {
   });
 });
 
-test("a password with a line break is refused before it can break the file", () => {
-  expect(() =>
-    renderRedisConf({
-      port: 1,
-      password: "a\nrename-command x",
-      dataDir: "/d",
-      maxmemoryMb: 1,
+describe("the ACL LOAD job on a running server", () => {
+  let server: Server;
+  let passwordFile: string;
+  const loadJob = () =>
+    spawnSync("sh", ["-c", redisAclLoadCommand(passwordFile, "127.0.0.1", server.port)], {
+      encoding: "utf8",
+      env: cliEnv(),
+    });
+
+  beforeAll(async () => {
+    server = await start(tempDir(), {
+      maxmemoryMb: 8,
       maxmemoryPolicy: "noeviction",
-      commands: ALL_ENABLED,
-    }),
-  ).toThrow("line break");
+      commands: GUARDED,
+    });
+    passwordFile = path.join(server.dir, "redis_password");
+    fs.writeFileSync(passwordFile, PASSWORD);
+  });
+
+  test("the monitoring user comes and goes with the file, the server never restarts", () => {
+    const pid = field(info(server.port, "server"), "process_id");
+    cli(server.port, ["set", "kept", "1"], PASSWORD);
+    expect(monitorCli(server.port, ["ping"])).toMatch(/WRONGPASS|NOAUTH/);
+
+    writeAcl(server.dir, MONITOR);
+    const added = loadJob();
+    expect([added.status, added.stdout.trim()]).toEqual([0, "ACL LOAD: OK"]);
+    expect(monitorCli(server.port, ["ping"])).toBe("PONG");
+    expect(monitorCli(server.port, ["get", "kept"])).toMatch(/^NOPERM /);
+
+    writeAcl(server.dir, undefined);
+    expect(loadJob().status).toBe(0);
+    expect(monitorCli(server.port, ["ping"])).toMatch(/WRONGPASS|NOAUTH/);
+    expect(cli(server.port, ["get", "kept"], PASSWORD)).toBe("1");
+    expect(field(info(server.port, "server"), "process_id")).toBe(pid);
+  });
+
+  test("a file the server refuses fails the job and leaves the users as they were", () => {
+    writeAcl(server.dir, MONITOR);
+    expect(loadJob().status).toBe(0);
+    fs.appendFileSync(path.join(server.dir, "users.acl"), "user broken on +nosuchcommand\n");
+    const refused = loadJob();
+    expect(refused.status).not.toBe(0);
+    expect(refused.stdout).toMatch(/^ACL LOAD: ERR /);
+    expect(monitorCli(server.port, ["ping"])).toBe("PONG");
+    expect(cli(server.port, ["ping"], PASSWORD)).toBe("PONG");
+  });
+
+  test("a wrong password or no server fails the job", () => {
+    fs.writeFileSync(passwordFile, "wrong-password");
+    const wrong = loadJob();
+    expect(wrong.status).not.toBe(0);
+    expect(wrong.stdout).toMatch(/WRONGPASS|NOAUTH/);
+    fs.writeFileSync(passwordFile, PASSWORD);
+    const unreachable = spawnSync("sh", ["-c", redisAclLoadCommand(passwordFile, "127.0.0.1", 1)], {
+      encoding: "utf8",
+    });
+    expect(unreachable.status).not.toBe(0);
+    expect(unreachable.stdout).toMatch(/Could not connect|Connection refused/);
+  });
 });

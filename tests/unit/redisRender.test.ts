@@ -1,12 +1,16 @@
-/** The rendered redis.conf line by line, and every input the renderer refuses. */
+/** The rendered redis.conf and users.acl line by line, and every input the renderers refuse. */
+import { createHash } from "crypto";
 import {
   REDIS_EVICTION_POLICIES,
   REDIS_GUARDED_COMMANDS,
   REDIS_MONITOR_COMMANDS,
   RedisCommandRule,
+  RedisAclInput,
   RedisConfInput,
   RedisGuardedCommand,
+  redisAclLoadCommand,
   redisHealthcheckCommand,
+  renderRedisAcl,
   renderRedisConf,
 } from "../../render/redis";
 
@@ -21,7 +25,7 @@ const ALL_ENABLED: Record<RedisGuardedCommand, RedisCommandRule> = {
 
 const base: RedisConfInput = {
   port: 6379,
-  password: "secret-password",
+  aclFile: "/run/redis-users/users.acl",
   dataDir: "/data",
   maxmemoryMb: 256,
   maxmemoryPolicy: "allkeys-lru",
@@ -34,24 +38,25 @@ const withCommands = (commands: Partial<Record<RedisGuardedCommand, RedisCommand
   commands: { ...ALL_ENABLED, ...commands },
 });
 
-/** The message of the error the renderer throws; fails the test when it does not throw. */
-function refusal(input: unknown): string {
+/** The message of the error a renderer throws; fails the test when it does not throw. */
+function refusal(input: unknown, render: (i: never) => string = renderRedisConf): string {
   try {
-    renderRedisConf(input as RedisConfInput);
+    render(input as never);
   } catch (e) {
     return (e as Error).message;
   }
-  throw new Error("expected renderRedisConf to refuse the input");
+  throw new Error("expected the renderer to refuse the input");
 }
+const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
 
 describe("rendered lines", () => {
-  test("authentication, persistence and listening are unchanged", () => {
+  test("persistence and listening as before; the users come from the ACL file", () => {
     expect(lines(base)).toEqual(
       expect.arrayContaining([
         "port 6379",
         "bind * -::*",
         "protected-mode yes",
-        'requirepass "secret-password"',
+        'aclfile "/run/redis-users/users.acl"',
         'dir "/data"',
         "appendonly yes",
         "appendfsync everysec",
@@ -115,26 +120,47 @@ describe("rendered lines", () => {
     expect(REDIS_GUARDED_COMMANDS).not.toEqual(expect.arrayContaining(["PING"]));
     expect(REDIS_GUARDED_COMMANDS).not.toEqual(expect.arrayContaining(["AUTH"]));
   });
+
+  test("no password and no user in redis.conf: requirepass and user lines are the ACL file's", () => {
+    expect(lines(base).filter((l) => /^(requirepass|user|masterauth) /.test(l))).toEqual([]);
+  });
+
+  test("the ACL LOAD job fails unless the server answers OK", () => {
+    expect(redisAclLoadCommand("/run/secrets/redis_password", "redis", 6379)).toBe(
+      'out=$(REDISCLI_AUTH="$(cat /run/secrets/redis_password)" redis-cli -h redis -p 6379 ACL LOAD 2>&1) || true; ' +
+        'echo "ACL LOAD: $out"; [ "$out" = OK ]',
+    );
+  });
 });
 
-describe("the monitoring user", () => {
+describe("the ACL file", () => {
+  const acl: RedisAclInput = { password: "secret-password" };
   const monitor = { user: "redis_exporter", password: "mon-password-1" };
-  const userLines = (input: RedisConfInput) => lines(input).filter((l) => l.startsWith("user "));
+  const aclLines = (input: RedisAclInput) => renderRedisAcl(input).split("\n");
+  const userLines = (input: RedisAclInput) =>
+    aclLines(input).filter((l) => l.startsWith("user redis_exporter "));
   const EXPECTED =
-    'user redis_exporter on ">mon-password-1" resetkeys resetchannels -@all +ping +info ' +
+    `user redis_exporter on #${sha256("mon-password-1")} resetkeys resetchannels -@all +ping +info ` +
     "+client|list +client|setname +slowlog|get +slowlog|len +latency|latest +latency|histogram " +
     "+memory|stats +dbsize +select +cluster|info";
 
-  test("without one, the file has no user line and is what it was", () => {
-    expect(userLines(base)).toEqual([]);
-    expect(renderRedisConf({ ...base, monitor: undefined })).toBe(renderRedisConf(base));
+  test("the default user: every client's password (as its SHA-256), every key, channel and command", () => {
+    expect(renderRedisAcl(acl)).toBe(`user default on #${sha256("secret-password")} ~* &* +@all\n`);
+    // No password in clear text in the file.
+    expect(renderRedisAcl({ ...acl, monitor })).not.toMatch(/secret-password|mon-password-1/);
   });
 
-  test("one ACL line: on, its password, no keys, no channels, only introspection", () => {
-    expect(userLines({ ...base, monitor })).toEqual([EXPECTED]);
-    // The default user still authenticates with requirepass, and is given no line of its own.
-    expect(lines({ ...base, monitor })).toContain('requirepass "secret-password"');
+  test("the monitoring user: on, its password, no keys, no channels, only introspection", () => {
+    expect(userLines({ ...acl, monitor })).toEqual([EXPECTED]);
+    expect(aclLines({ ...acl, monitor })[0]).toMatch(
+      /^user default on #[0-9a-f]{64} ~\* &\* \+@all$/,
+    );
     expect(EXPECTED).not.toMatch(/ [~%&]|allkeys|allchannels|\+@/);
+  });
+
+  test("without one, the file has the default user only", () => {
+    expect(userLines(acl)).toEqual([]);
+    expect(renderRedisAcl({ ...acl, monitor: undefined })).toBe(renderRedisAcl(acl));
   });
 
   test("no command that reads keys, writes, or reads the configuration", () => {
@@ -146,54 +172,46 @@ describe("the monitoring user", () => {
     expect(REDIS_MONITOR_COMMANDS).not.toEqual(expect.arrayContaining(["config|get"]));
   });
 
-  test("the same line whatever the command rules are (ACL rules use the original names)", () => {
-    const all = Object.fromEntries(REDIS_GUARDED_COMMANDS.map((c) => [c, "disabled"])) as Record<
-      RedisGuardedCommand,
-      RedisCommandRule
-    >;
-    expect(userLines({ ...base, commands: all, monitor })).toEqual([EXPECTED]);
-    expect(
-      userLines({ ...withCommands({ CONFIG: { renameTo: "cfg_ops_91b2" } }), monitor }),
-    ).toEqual([EXPECTED]);
-  });
-
-  test("the password is one quoted argument, quoted like requirepass", () => {
-    const line = userLines({ ...base, monitor: { ...monitor, password: 'a b"c\\d#e' } })[0];
-    expect(line).toContain(' on ">a b\\"c\\\\d#e" resetkeys ');
+  test("any password, quotes and line breaks included, is one hashed rule", () => {
+    for (const password of ['a b"c\\d#e', "a\nuser default on nopass", "é"]) {
+      const line = userLines({ ...acl, monitor: { ...monitor, password } })[0];
+      expect(line).toContain(` on #${sha256(password)} resetkeys `);
+      expect(
+        renderRedisAcl({ ...acl, monitor: { ...monitor, password } }).split("\n"),
+      ).toHaveLength(3);
+    }
   });
 
   test.each(["default", "Exporter", "1exporter", "", "x".repeat(33), "a b", "mon:1", "é"])(
     "user %p is refused",
     (user) => {
-      expect(refusal({ ...base, monitor: { ...monitor, user } })).toMatch(
+      expect(refusal({ ...acl, monitor: { ...monitor, user } }, renderRedisAcl)).toMatch(
         `monitor.user: 1 to 32 of a-z, 0-9, _ or -, starting with a letter, not "default", got ${JSON.stringify(user)}`,
       );
     },
   );
 
   test("the longest and shortest names pass", () => {
-    expect(userLines({ ...base, monitor: { ...monitor, user: "m" } })).toHaveLength(1);
+    expect(userLines({ ...acl, monitor: { ...monitor, user: "m" } })).toHaveLength(0);
+    expect(aclLines({ ...acl, monitor: { ...monitor, user: "m" } })[1]).toMatch(/^user m on #/);
     const long = `m${"_-9".repeat(10)}x`;
     expect(long).toHaveLength(32);
-    expect(userLines({ ...base, monitor: { ...monitor, user: long } })).toHaveLength(1);
-  });
-
-  test("an empty password, or one with a line break or NUL, is refused", () => {
-    expect(refusal({ ...base, monitor: { ...monitor, password: "" } })).toMatch(
-      "monitor.password: must not be empty",
+    expect(aclLines({ ...acl, monitor: { ...monitor, user: long } })[1]).toMatch(
+      new RegExp(`^user ${long} on #`),
     );
-    for (const password of ["a\nuser default on nopass", "a\rb", "a\0b"]) {
-      expect(refusal({ ...base, monitor: { ...monitor, password } })).toMatch(
-        "monitor.password: must not contain a line break or NUL",
-      );
-    }
   });
 
-  test("its problems are reported with the others", () => {
-    const message = refusal({ ...base, port: 0, monitor: { user: "default", password: "" } });
-    expect(message).toMatch(/port: /);
+  test("an empty password, the default user's or the monitor's, is refused; all problems at once", () => {
+    expect(refusal({ password: "" }, renderRedisAcl)).toMatch(
+      "password: must not be empty (an empty password lets every client in)",
+    );
+    const message = refusal(
+      { password: "", monitor: { user: "default", password: "" } },
+      renderRedisAcl,
+    );
+    expect(message).toMatch(/^users\.acl: password: /);
     expect(message).toMatch(/monitor\.user: /);
-    expect(message).toMatch(/monitor\.password: /);
+    expect(message).toMatch(/monitor\.password: must not be empty/);
   });
 });
 
@@ -213,13 +231,13 @@ describe("refusals name the field", () => {
     expect(refusal({ ...base, port })).toMatch(/port: an integer from 1 to 65535/);
   });
 
-  test("an empty password, which would let every client in", () => {
-    expect(refusal({ ...base, password: "" })).toMatch(/password: must not be empty/);
+  test("an ACL file that is not an absolute path", () => {
+    expect(refusal({ ...base, aclFile: "users.acl" })).toMatch(/aclFile: an absolute path/);
   });
 
-  test("a password or data directory with a line break", () => {
-    expect(refusal({ ...base, password: "a\nrename-command x" })).toMatch(/line break/);
+  test("a data directory or ACL file with a line break", () => {
     expect(refusal({ ...base, dataDir: "/data\n" })).toMatch(/line break/);
+    expect(refusal({ ...base, aclFile: "/run/a\nrename-command x" })).toMatch(/line break/);
   });
 
   test.each(["short", "x".repeat(65), "has space", 'quote"name', "dollar$name", "ümlaut_name"])(
