@@ -31,6 +31,11 @@ export interface CarrierArgs {
   readonly files: readonly Upload[];
   /** Secret files (0400), each handed to `owner:group`. */
   readonly secretFiles: readonly Upload[];
+  /** Volumes whose top directory goes to `owner:group` too (WorkloadArgs.volumes handOver). */
+  readonly handOverVolumes?: readonly {
+    readonly volumeName: pulumi.Input<string>;
+    readonly path: string;
+  }[];
   /**
    * Files the service reads again while it runs (WorkloadArgs.liveSecretFiles): volumes of stable
    * names, rewritten in place by a new carrier, so the replicas keep running on them. Default false.
@@ -60,9 +65,9 @@ export interface CarriedFiles {
  * the container's user, and engines before 25.0 look that user up by name in the host's passwd
  * (`getent unable to find entry "1001:1001"`, Engine 20.10). Without them every engine keeps the
  * archive's own owner, root. So when there are secret files (0400, readable by their owner only),
- * the carrier runs once, as root with CAP_CHOWN only and no network, `chown <uid>:<gid>` on them,
- * and the replicas start once it exited 0. Without secret files, or for a root service, it is
- * created and never started.
+ * the carrier runs once, as root with CAP_CHOWN only and no network, `chown <uid>:<gid>` on them
+ * (and on the top directory of each volume the Workload hands over), and the replicas start once it
+ * exited 0. Without either, or for a root service, it is created and never started.
  *
  * The volumes' names carry the files' hash: changed files get new volumes (the replicas are replaced
  * anyway, for the label), so a file the program no longer writes is gone, not left behind for a
@@ -94,15 +99,16 @@ export function fileCarrier(
         name: args.live
           ? `${base}${slug(dir)}`
           : hash.apply((h) => `${base}${slug(dir)}-${h.slice(0, 12)}`),
-        labels: dockerLabels(args.labels),
+        labels: dockerLabels({ ...args.labels, "vpn-enterprise.role": "files" }),
       },
       // What the carrier writes again on every change: nothing to keep. A new name is a new volume
       // beside the old one, which goes once nothing mounts it.
       { parent: opts.parent, ignoreChanges: ["labels"] },
     ),
   }));
-  const secretPaths = args.secretFiles.map((f) => f.file).sort();
-  const handOver = secretPaths.length > 0 && !isRootUser(args.owner);
+  const handOverVolumes = args.handOverVolumes ?? [];
+  const owned = [...args.secretFiles.map((f) => f.file), ...handOverVolumes.map((v) => v.path)];
+  const handOver = owned.length > 0 && !isRootUser(args.owner);
   const container = new docker.Container(
     name,
     {
@@ -115,7 +121,10 @@ export function fileCarrier(
       labels: dockerLabels({ ...args.labels, "vpn-enterprise.role": "files" }),
       // The uploads are extracted into this container's root file system and the volumes on it.
       readOnly: false,
-      volumes: volumes.map((v) => ({ volumeName: v.volume.name, containerPath: v.dir })),
+      volumes: [
+        ...volumes.map((v) => ({ volumeName: v.volume.name, containerPath: v.dir })),
+        ...handOverVolumes.map((v) => ({ volumeName: v.volumeName, containerPath: v.path })),
+      ],
       uploads: uploads.map((u) => ({
         file: u.file,
         content: u.content,
@@ -128,7 +137,7 @@ export function fileCarrier(
             logs: true,
             user: "0:0",
             entrypoints: ["chown"],
-            command: [`${args.owner}:${args.group}`, ...secretPaths],
+            command: [`${args.owner}:${args.group}`, ...owned.sort()],
             capabilities: { drops: ["ALL"], adds: ["CAP_CHOWN"] },
           }
         : // Created with the files, never started: nothing to restart, wait for or keep running.
@@ -142,7 +151,7 @@ export function fileCarrier(
         .apply(([code, logs, containerName]) => {
           if (code !== 0) {
             throw new JobError(
-              `Handing the secret files of ${args.service} to ${args.owner}:${args.group}`,
+              `Handing the secret files and new volumes of ${args.service} to ${args.owner}:${args.group}`,
               "The image needs a chown on its PATH.",
               containerName,
               code,

@@ -1,6 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { readableContainerLog } from "../config/dockerValues";
-import type { Workload } from "./workload";
+import { uidOf } from "../config/processes";
+import { Tier } from "../config/catalog";
+import type { ResolvedImage } from "./image";
+import type { ServiceContext, Workload, WorkloadArgs } from "./workload";
 
 /** Lines of a failed job's output quoted in the deploy error. */
 export const OUTPUT_TAIL_LINES = 15;
@@ -47,4 +50,36 @@ export function jobGate(
       if (exitCode !== 0) throw error(name, exitCode, output);
       return [...then, container];
     });
+}
+
+/**
+ * What a service's one-shot job shares with the service: its image, its user (and with it that
+ * uid's process budget), the stack's prefix and labels, one container with small limits of its own,
+ * on the networks it names. The caller adds what the job runs.
+ */
+export function serviceJob(
+  context: ServiceContext,
+  job: {
+    readonly service: string;
+    readonly tier: Tier;
+    readonly image: ResolvedImage;
+    readonly user: string;
+    readonly networks: WorkloadArgs["networks"];
+    readonly resources: WorkloadArgs["resources"];
+  },
+) {
+  return {
+    service: job.service,
+    tier: job.tier,
+    namePrefix: context.namePrefix,
+    labels: context.labels,
+    image: { resolved: job.image },
+    replicas: 1,
+    resources: job.resources,
+    user: job.user,
+    // Its uid is the service's: its processes count against the same budget.
+    nprocBudget: context.processBudgets[uidOf(job.user)],
+    networks: job.networks,
+    oneShot: true,
+  } satisfies Partial<WorkloadArgs>;
 }

@@ -8,6 +8,7 @@ import {
   StatefulServiceName,
 } from "../config/catalog";
 import { StackConfig } from "../config/load";
+import { processBudgets } from "../config/processes";
 import { publicUrl } from "../config/schema";
 import { AppTier, createAppTier } from "./apps/tier";
 import { BackupInfo } from "./data/backup";
@@ -187,7 +188,12 @@ export class Platform extends pulumi.ComponentResource {
       Object.fromEntries(Object.entries(allVolumes).map(([s, v]) => [s, v.name])),
     );
 
-    const context = { namePrefix: cfg.namePrefix, labels, networks: this.networks.networks };
+    const context = {
+      namePrefix: cfg.namePrefix,
+      labels,
+      networks: this.networks.networks,
+      processBudgets: processBudgets(cfg.services),
+    };
     const data = createDataTier(name, this, cfg, context, volumes, this.secrets.values);
     const apps = createAppTier(
       name,

@@ -73,8 +73,14 @@ export class Workload extends pulumi.ComponentResource {
     // With a read-only root, or with secrets (which only a carrier hands to the service's user on
     // every engine), the files reach the replicas through a carrier (components/carrier.ts);
     // otherwise the provider copies them into each container, owned by root.
-    const carried = files.length + secretFiles.length > 0 && (readOnly || secretFiles.length > 0);
+    const handOverVolumes = (args.volumes ?? [])
+      .filter((v) => v.handOver === true)
+      .map((v) => ({ volumeName: v.volume.name, path: v.path }));
+    const carried =
+      (files.length + secretFiles.length > 0 && (readOnly || secretFiles.length > 0)) ||
+      handOverVolumes.length > 0;
     const r = args.resources;
+    const nproc = args.nprocBudget ?? r.pidsLimit;
 
     // What every container of this Workload shares, its carrier included: the image, limits and
     // hardening.
@@ -86,9 +92,9 @@ export class Workload extends pulumi.ComponentResource {
       // Equal to memory: no swap. Left unset, Docker stores 2x memory and the read-back
       // shows a change on every preview.
       memorySwap: r.memoryMb,
-      // The provider has no PidsLimit; RLIMIT_NPROC is the nearest guard (see README).
+      // The provider has no PidsLimit; RLIMIT_NPROC, per uid, is the nearest guard (see README).
       ulimits: [
-        { name: "nproc", soft: r.pidsLimit, hard: r.pidsLimit },
+        { name: "nproc", soft: nproc, hard: nproc },
         ...(args.nofile ? [{ name: "nofile", soft: args.nofile, hard: args.nofile }] : []),
       ],
       logDriver: "json-file",
@@ -151,7 +157,11 @@ export class Workload extends pulumi.ComponentResource {
       container: { ...base, capabilities: { drops: ["ALL"], adds: [] } },
     };
     const carrier = carried
-      ? fileCarrier(`${name}-files`, { ...carrierArgs, files, secretFiles }, childOpts(undefined))
+      ? fileCarrier(
+          `${name}-files`,
+          { ...carrierArgs, files, secretFiles, handOverVolumes },
+          childOpts(undefined),
+        )
       : undefined;
     const liveSecretFiles = (args.liveSecretFiles ?? []).map((f) => ({
       file: f.path,
@@ -215,11 +225,12 @@ export class Workload extends pulumi.ComponentResource {
                   waitTimeout: hc ? startPeriod + (interval + timeout) * retries + 30 : undefined,
                   restart: "unless-stopped",
                 }),
-            labels: carrier
-              ? carrier.hash.apply((h) =>
-                  labels({ ...replicaLabels(i), "vpn-enterprise.files-sha256": h }),
-                )
-              : labels(replicaLabels(i)),
+            labels:
+              carrier && files.length + secretFiles.length > 0
+                ? carrier.hash.apply((h) =>
+                    labels({ ...replicaLabels(i), "vpn-enterprise.files-sha256": h }),
+                  )
+                : labels(replicaLabels(i)),
             readOnly,
             // Given ones always (a program may need them owned), the default /tmp with a read-only root.
             tmpfs:

@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { CATALOG, CatalogEntry, ServiceName, Tier, hostName, isRootUser } from "../config/catalog";
+import { uidOf } from "../config/processes";
 import { ImageConfig, PublishedPort, ResourcesConfig, ServiceConfig } from "../config/schema";
 import type { ResolvedImage } from "./image";
 
@@ -95,6 +96,12 @@ export interface WorkloadArgs {
   readonly tmpfs?: readonly (string | WorkloadTmpfs)[];
   /** Namespaced kernel settings of the container (`net.*`), e.g. for ports below 1024. */
   readonly sysctls?: Readonly<Record<string, string>>;
+  /**
+   * The `nproc` ulimit: RLIMIT_NPROC counts every process of the uid on the host, so it is the
+   * stack's budget for `user`'s uid (config/processes.ts), not this service's own. Default
+   * `resources.pidsLimit` (for a uid no service of the stack runs as).
+   */
+  readonly nprocBudget?: number;
   /** Open-file limit (RLIMIT_NOFILE, soft and hard). Default the engine's. */
   readonly nofile?: number;
   /** Linux capabilities to keep (`CAP_...`); all others are dropped. Default none. */
@@ -109,6 +116,12 @@ export interface WorkloadArgs {
     readonly shared?: boolean;
     /** Mounted read-only: the service only reads what a job wrote. */
     readonly readOnly?: boolean;
+    /**
+     * A new volume here is root's (the image has no directory there to copy the owner from, or
+     * a bind mount hides it): the Workload's carrier hands its top directory to `user` (chown,
+     * not recursive) before the replicas start. Default false.
+     */
+    readonly handOver?: boolean;
   }[];
   /**
    * Host paths to bind-mount: a development source, or what a collector reads of the host (then
@@ -151,6 +164,8 @@ export interface ServiceContext {
   readonly labels: Readonly<Record<string, string>>;
   /** The tier networks. */
   readonly networks: Readonly<Record<Tier, docker.Network>>;
+  /** uid -> the processes the stack's services of that uid may run together (config/processes). */
+  readonly processBudgets: Readonly<Partial<Record<string, number>>>;
 }
 
 /**
@@ -176,6 +191,7 @@ export function workloadFromConfig(
     ports: config.ports,
     networks: entry.networks.map((tier) => ctx.networks[tier]),
     port: entry.port,
+    nprocBudget: ctx.processBudgets[uidOf(config.user)],
   } satisfies Partial<WorkloadArgs>;
 }
 

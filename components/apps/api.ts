@@ -91,8 +91,11 @@ export class Api extends AppService {
           ports: [...cfg.ports, ...dev.debugPorts],
           healthcheck: httpHealthcheck("node", entry.port, entry.health),
           secretFiles: secrets.files,
+          // The image makes /app/logs its user's, and a new volume there copies that; in dev mode
+          // /app is the bind-mounted source, and the volume starts empty and root's (the API
+          // failed with EACCES on its log file): handed over either way.
           volumes: args.logsVolume
-            ? [{ volume: args.logsVolume, path: API_LOG_DIR, shared: true }]
+            ? [{ volume: args.logsVolume, path: API_LOG_DIR, shared: true, handOver: true }]
             : undefined,
           binds: dev.binds,
           anonymousVolumes: dev.anonymousVolumes,

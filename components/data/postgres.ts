@@ -4,7 +4,7 @@ import { CATALOG } from "../../config/catalog";
 import { Migration } from "../../config/migrations";
 import { PostgresConfig } from "../../config/schema";
 import { renderPostgresConf } from "../../render/postgres";
-import { JobError, jobGate } from "../job";
+import { JobError, jobGate, serviceJob } from "../job";
 import { ResolvedImage } from "../image";
 import { ServiceContext, Workload, workloadFromConfig } from "../workload";
 import {
@@ -128,16 +128,14 @@ export class Postgres extends pulumi.ComponentResource {
     const migrate = new Workload(
       `${name}-migrate`,
       {
-        service: "postgres-migrate",
-        tier: entry.tier,
-        namePrefix: args.context.namePrefix,
-        labels: args.context.labels,
-        image: { resolved: server.image },
-        replicas: 1,
-        resources: { cpus: 0.25, memoryMb: 128, pidsLimit: 32 },
-        user: pg.user,
-        networks: [args.context.networks.data],
-        oneShot: true,
+        ...serviceJob(args.context, {
+          service: "postgres-migrate",
+          tier: entry.tier,
+          image: server.image,
+          user: pg.user,
+          networks: [args.context.networks.data],
+          resources: { cpus: 0.25, memoryMb: 128, pidsLimit: 32 },
+        }),
         command: ["sh", `${PG_PATHS.tools}/migrate.sh`],
         env: { ...clientEnv(pg, "postgres", entry.port), MIGRATIONS_DIR: PG_PATHS.migrations },
         files: [

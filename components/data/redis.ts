@@ -9,7 +9,7 @@ import {
   renderRedisConf,
 } from "../../render/redis";
 import { ResolvedImage } from "../image";
-import { JobError, jobGate } from "../job";
+import { JobError, jobGate, serviceJob } from "../job";
 import { ServiceContext, Workload, workloadFromConfig } from "../workload";
 
 const CONF_FILE = "/run/secrets/redis.conf";
@@ -95,16 +95,14 @@ export class Redis extends pulumi.ComponentResource {
     const load = new Workload(
       `${name}-acl`,
       {
-        service: "redis-acl",
-        tier: entry.tier,
-        namePrefix: args.context.namePrefix,
-        labels: args.context.labels,
-        image: { resolved: workload.image },
-        replicas: 1,
-        resources: { cpus: 0.25, memoryMb: 64, pidsLimit: 32 },
-        user: cfg.user,
-        networks: [args.context.networks.data],
-        oneShot: true,
+        ...serviceJob(args.context, {
+          service: "redis-acl",
+          tier: entry.tier,
+          image: workload.image,
+          user: cfg.user,
+          networks: [args.context.networks.data],
+          resources: { cpus: 0.25, memoryMb: 64, pidsLimit: 32 },
+        }),
         entrypoint: ["sh", "-c", redisAclLoadCommand(PASSWORD_FILE, "redis", entry.port)],
         files: [{ path: "/run/redis-acl-job/users.acl.sha256", content: live.hash }],
         secretFiles: [{ path: PASSWORD_FILE, content: args.password }],

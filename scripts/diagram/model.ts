@@ -98,7 +98,7 @@ export function labelsOf(r: DiagramResource): Record<string, string> {
   );
 }
 
-/** A Workload's file carrier: created with the uploads, never started (components/workload.ts). */
+/** A Workload's file carrier, or one of its volumes (components/carrier.ts). */
 export function isCarrier(r: DiagramResource): boolean {
   return labelsOf(r)[ROLE_LABEL] === "files";
 }
@@ -166,18 +166,10 @@ export function describeArchitecture(resources: readonly DiagramResource[]): Arc
     };
   });
 
-  // Named volumes, less a carrier's: those only move the uploads of a read-only root.
-  const carried = new Set(
-    resources
-      .filter((r) => r.type === CONTAINER && isCarrier(r))
-      .flatMap((c) =>
-        list<{ volumeName?: unknown }>(c.inputs.volumes).map((v) => str(v.volumeName)),
-      ),
-  );
+  // Named volumes, less a carrier's (labelled like it): those only move a Workload's files.
   const volumes: VolumeNode[] = resources
-    .filter((r) => r.type === VOLUME)
+    .filter((r) => r.type === VOLUME && !isCarrier(r))
     .map((r) => str(r.inputs.name) ?? r.name)
-    .filter((name) => !carried.has(name))
     .map((name) => {
       const mounts = new Map<string, boolean>();
       for (const c of running) {

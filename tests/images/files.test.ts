@@ -108,7 +108,9 @@ suite("files of a read-only root, through a carrier, on a real Docker engine", (
 
   test("a container with the server's user, root and mounts reads every file as uploaded", () => {
     for (const carrier of carriers) {
-      const server = run.resources.find((x) => x.name === carrier.name.replace(/-files$/, "-1"));
+      const server = run.resources.find(
+        (x) => x.name === carrier.name.replace(/-(live-)?files$/, "-1"),
+      );
       expect([carrier.name, server !== undefined]).toEqual([carrier.name, true]);
       const s = server?.inputs ?? {};
       const mounts = (s.volumes as Volume[])

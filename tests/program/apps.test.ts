@@ -129,6 +129,10 @@ describe.each(STACKS)("the %s stack's app tier", (stack) => {
         ]),
       );
     }
+    // Its top directory is handed to the API's user first: in dev mode the bind-mounted source
+    // hides the image's /app/logs, and a new volume there is root's.
+    const carrier = r.resources.find((x) => x.name === "vpn-api-server-files");
+    expect(carrier?.inputs.command).toEqual(expect.arrayContaining(["1001:1001", "/app/logs"]));
     const uploads = reveal(uploadsOf(r, one(r, "web")));
     expect(uploads).toEqual([]);
   });

@@ -19,6 +19,8 @@ import {
   runProgram,
   runWithServices,
   runningContainers,
+  uploadsOf,
+  carrierOf,
 } from "./harness";
 import * as path from "path";
 
@@ -29,10 +31,11 @@ const run = runEachStack(STACKS, cliConfig);
 const containers = runningContainers;
 const byService = (r: ProgramRun, service: string): RecordedResource | undefined =>
   containers(r).find((c) => labelsOf(c)["vpn-enterprise.service"] === service);
-/** A container's own uploads (the edge's jobs have a writable root: no carrier). */
-const ownUploads = (c: RecordedResource | undefined) => (c?.inputs.uploads ?? []) as Upload[];
-const fileOf = (c: RecordedResource | undefined, name: string) =>
-  reveal(ownUploads(c).find((u) => u.file === `/staging/${name}`)?.content) as string | undefined;
+/** The files a job gets: its own uploads (the config job), or its carrier's (the secrets job). */
+const filesOf = (r: ProgramRun, c: RecordedResource | undefined) =>
+  (c ? uploadsOf(r, c) : []) as Upload[];
+const fileOf = (r: ProgramRun, c: RecordedResource | undefined, name: string) =>
+  reveal(filesOf(r, c).find((u) => u.file === `/staging/${name}`)?.content) as string | undefined;
 
 /** Runs prod with `tls` replaced (e.g. a files-mode certificate). */
 async function prodWithTls(tls: Obj): Promise<ProgramRun> {
@@ -66,10 +69,11 @@ describe.each(STACKS)("the %s stack's edge", (stack) => {
 
   test("the config job installs exactly the catalog's routes rendered for this stack", () => {
     const cfg = parseStackConfig(projectValues(stack), PROJECT, stack, ROOT);
-    const job = byService(run(stack), "nginx-config");
-    expect(fileOf(job, "nginx.conf")).toBe(renderNginxConf(edgeSite(cfg)));
-    expect(fileOf(job, "site.conf")).toBe(renderSiteConf(edgeSite(cfg)));
-    const site = fileOf(job, "site.conf") ?? "";
+    const r = run(stack);
+    const job = byService(r, "nginx-config");
+    expect(fileOf(r, job, "nginx.conf")).toBe(renderNginxConf(edgeSite(cfg)));
+    expect(fileOf(r, job, "site.conf")).toBe(renderSiteConf(edgeSite(cfg)));
+    const site = fileOf(r, job, "site.conf") ?? "";
     // One upstream server per API replica, least connections between several.
     const replicas = cfg.services.api.replicas;
     const servers = [...site.matchAll(/server (vpn-enterprise-\w+-api-\d+):3000 resolve/g)];
@@ -84,7 +88,7 @@ describe.each(STACKS)("the %s stack's edge", (stack) => {
     // With TLS (prod), HTTP redirects to the domain on the standard port; dev has no redirect.
     expect(site.includes("return 301 https://vpn.example.com$request_uri;")).toBe(stack === "prod");
     // Config files are not secret: a preview shows their diff.
-    for (const u of ownUploads(job)) expect(isSecretValue(u.content)).toBe(false);
+    for (const u of filesOf(r, job)) expect(isSecretValue(u.content)).toBe(false);
   });
 
   test("nginx itself: non-root, read-only, its site volume read-only, no files of its own", () => {
@@ -147,7 +151,7 @@ test("a config nginx refuses fails the deploy with nginx's message, and nginx is
 
 test("prod guards /admin/ and /grafana/ with its login; dev (basicAuth: false) does not", () => {
   for (const stack of STACKS) {
-    const site = fileOf(byService(run(stack), "nginx-config"), "site.conf") ?? "";
+    const site = fileOf(run(stack), byService(run(stack), "nginx-config"), "site.conf") ?? "";
     const guarded = [...site.matchAll(/location (\S+) \{[^}]*auth_basic_user_file/g)].map(
       (m) => m[1],
     );
@@ -156,8 +160,8 @@ test("prod guards /admin/ and /grafana/ with its login; dev (basicAuth: false) d
     expect(site).toMatch(/location \/admin\/ \{\s*return 404;/);
   }
   const secrets = byService(run("prod"), "nginx-secrets");
-  expect(fileOf(secrets, "admin.htpasswd")).toMatch(/^admin:\{SSHA\}/);
-  expect(fileOf(secrets, "n8n.htpasswd")).toMatch(/^admin:\{SSHA\}/);
+  expect(fileOf(run("prod"), secrets, "admin.htpasswd")).toMatch(/^admin:\{SSHA\}/);
+  expect(fileOf(run("prod"), secrets, "n8n.htpasswd")).toMatch(/^admin:\{SSHA\}/);
 });
 
 test("disabling a routed service changes the edge's config job only: nginx reloads, not restarts", async () => {
@@ -165,8 +169,8 @@ test("disabling a routed service changes the edge's config job only: nginx reloa
   const r = await runWithServices("prod", { pythonAi: { enabled: false } });
   expect(byService(r, "nginx")?.inputs).toEqual(byService(full, "nginx")?.inputs);
   expect(byService(r, "nginx-secrets")?.inputs).toEqual(byService(full, "nginx-secrets")?.inputs);
-  const before = fileOf(byService(full, "nginx-config"), "site.conf") ?? "";
-  const after = fileOf(byService(r, "nginx-config"), "site.conf") ?? "";
+  const before = fileOf(full, byService(full, "nginx-config"), "site.conf") ?? "";
+  const after = fileOf(r, byService(r, "nginx-config"), "site.conf") ?? "";
   expect(before).toContain("upstream python_ai_backend");
   expect(after).not.toContain("python_ai_backend");
   // 404 rather than falling through to the API's /api/ route.
@@ -190,12 +194,14 @@ test("a new certificate changes the secrets job only; the key stays inside a sec
     expect(byService(b, service)?.inputs).toEqual(byService(a, service)?.inputs);
   }
   const secrets = byService(b, "nginx-secrets");
-  expect(fileOf(secrets, "tls.crt")).toBe(second.certPem);
-  expect(fileOf(secrets, "tls.key")).toBe(second.keyPem);
-  const key = ownUploads(secrets).find((u) => u.file === "/staging/tls.key");
+  expect(fileOf(b, secrets, "tls.crt")).toBe(second.certPem);
+  expect(fileOf(b, secrets, "tls.key")).toBe(second.keyPem);
+  const key = filesOf(b, secrets).find((u) => u.file === "/staging/tls.key");
   expect([isSecretValue(key?.content), key?.permissions]).toEqual([true, "0400"]);
-  // Nowhere else, not even inside another resource's inputs.
-  const elsewhere = b.resources.filter((x) => x !== secrets);
+  // Nowhere else (the job's carrier holds its uploads), not even inside another resource's inputs.
+  const carrier = secrets && carrierOf(b, secrets);
+  expect(carrier).toBeDefined();
+  const elsewhere = b.resources.filter((x) => x !== carrier);
   const body = second.keyPem.split("\n")[1];
   for (const x of elsewhere) expect(JSON.stringify(reveal(x.inputs))).not.toContain(body);
   expect(b.outputs.edge.value).toMatchObject({

@@ -1,8 +1,9 @@
 import { CATALOG, SERVICE_NAMES, STATEFUL_SERVICES, ServiceName } from "../../config/catalog";
-import { ConfigError } from "../../config/load";
+import { ConfigError, parseStackConfig } from "../../config/load";
+import { processBudgets } from "../../config/processes";
 import { SECRET_NAMES } from "../../config/schema";
 import { hostName } from "../../components/workload";
-import { PROJECT, STACKS, cliConfig } from "../stackFiles";
+import { PROJECT, ROOT, STACKS, cliConfig, projectValues } from "../stackFiles";
 import {
   ProgramRun,
   isSecretValue,
@@ -225,6 +226,33 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
       expect(c.deleteBeforeReplace).toBe(true);
       expect(i.privileged).toBeUndefined();
     }
+  });
+
+  test("every container of a uid gets the stack's process budget of that uid (RLIMIT_NPROC is per uid)", () => {
+    const r = run(stack);
+    const budgets = processBudgets(
+      parseStackConfig(projectValues(stack), PROJECT, stack, ROOT).services,
+    );
+    let counted = 0;
+    for (const c of runningContainers(r)) {
+      const uid = String(c.inputs.user).split(":")[0];
+      const nproc = (c.inputs.ulimits as Obj[]).find((u) => u.name === "nproc");
+      if (budgets[uid] === undefined) continue;
+      counted++;
+      expect([c.inputs.name, nproc?.hard, nproc?.soft]).toEqual([
+        c.inputs.name,
+        budgets[uid],
+        budgets[uid],
+      ]);
+    }
+    // The jobs of a service's uid too: the migration job runs as PostgreSQL's.
+    const migrate = runningContainers(r).find((c) => c.name === "vpn-postgres-migrate-1");
+    expect((migrate?.inputs.ulimits as Obj[])[0]).toEqual({
+      name: "nproc",
+      soft: budgets["70"],
+      hard: budgets["70"],
+    });
+    expect(counted).toBeGreaterThan(15);
   });
 
   test("no secret value appears in env, labels, commands or healthchecks", () => {

@@ -30,9 +30,7 @@ const CONTAINER = "docker:index/container:Container";
 const PROGRAM = path.join(ROOT, "index.ts");
 
 function smokeJob(r: ProgramRun): RecordedResource | undefined {
-  return r.resources.find(
-    (c) => c.type === CONTAINER && labelsOf(c)["vpn-enterprise.service"] === "nginx-smoke",
-  );
+  return runningContainers(r).find((c) => labelsOf(c)["vpn-enterprise.service"] === "nginx-smoke");
 }
 
 function upload(r: ProgramRun, c: RecordedResource, file: string): { content: unknown } {

@@ -34,6 +34,13 @@ function walk(v: unknown, stack: string): unknown {
   const o = v as Obj;
   // A hash of the files: they are compared themselves, in their carrier's uploads.
   if (o.label === "vpn-enterprise.files-sha256") return { ...o, value: "<hash>" };
+  // So are the names of the volumes they go to, which end in that hash.
+  for (const key of ["name", "volumeName"]) {
+    const v = o[key];
+    if (typeof v === "string" && /-files-.*-[0-9a-f]{12}$/.test(v)) {
+      return walk({ ...o, [key]: v.replace(/-[0-9a-f]{12}$/, "-<hash>") }, stack);
+    }
+  }
   return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, walk(x, stack)]));
 }
 

@@ -86,7 +86,7 @@ test("with a read-only root, files come from a carrier through read-only volumes
   }
 });
 
-test("secret files go through a carrier that hands them to the user, even with a writable root", () => {
+test("secret files and new volumes: a carrier hands them to the user, even with a writable root", () => {
   const worker = byName("worker-1");
   expect(worker.inputs.readOnly).toBe(false);
   expect(worker.inputs.uploads).toEqual([]);
@@ -96,6 +96,7 @@ test("secret files go through a carrier that hands them to the user, even with a
       v.readOnly,
     ]),
   ).toEqual([
+    ["/var/lib/worker", undefined],
     ["/etc/worker", true],
     ["/run/secrets", true],
   ]);
@@ -109,10 +110,14 @@ test("secret files go through a carrier that hands them to the user, even with a
     user: "0:0",
     networkMode: "none",
     entrypoints: ["chown"],
-    command: ["1001:1001", "/run/secrets/token"],
+    // The secret files, and the top of the volume handed over (mounted here read-write).
+    command: ["1001:1001", "/run/secrets/token", "/var/lib/worker"],
     capabilities: { drops: ["ALL"], adds: ["CAP_CHOWN"] },
     securityOpts: ["no-new-privileges:true"],
   });
+  expect(carrier.inputs.volumes).toEqual(
+    expect.arrayContaining([{ volumeName: "t-worker-data", containerPath: "/var/lib/worker" }]),
+  );
   expect(carrier.inputs.start).toBeUndefined();
   // Uploaded without owner or group: the provider would otherwise have the engine look the user up
   // in the host's passwd (Engine 20.10: `getent unable to find entry "1001:1001"`).
@@ -139,7 +144,7 @@ test("a chown that fails fails the deploy with the carrier's output, and no repl
   expect(out.containers).toContain("t-api-1");
   const error = out.errors.find((e) => e.name === "JobError");
   expect(error?.message).toMatch(
-    /^Handing the secret files of worker to 1001:1001 failed \(container t-worker-files, exit code 1\)/,
+    /^Handing the secret files and new volumes of worker to 1001:1001 failed \(container t-worker-files, exit code 1\)/,
   );
   expect(error?.message).toContain("  chown: /run/secrets/token: Operation not permitted");
 });
