@@ -41,7 +41,7 @@ import { TestCertificate, makeCertificate } from "../certs";
 import { labelsOf, reveal, runProgram, servicesWith } from "../program/harness";
 import { PROJECT, cliConfig } from "../stackFiles";
 import { freePort } from "../tools/freePort";
-import { docker, dockerOk, imageTestsSkipReason, run, sleep, tail } from "./docker";
+import { docker, dockerOk, engineCeilings, imageTestsSkipReason, run, sleep, tail } from "./docker";
 import { Obj, dockerApi, isObj, num, objects, onlyKeys, str, stringMap, strings } from "./engine";
 
 const PREPARE = path.join(__dirname, "prepare.sh");
@@ -83,32 +83,6 @@ function tempDir(what: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `vpn-edge-image-${what}-`));
   tempDirs.add(dir);
   return dir;
-}
-
-/**
- * The most this engine can grant of each ulimit, where it cannot raise limits: a dockerd without
- * CAP_SYS_RESOURCE (as in some sandboxes, never a root dockerd on a host) cannot give a container
- * more than its own hard limit, and runc then refuses to start it ("error setting rlimit type 7:
- * operation not permitted"). Empty when dockerd may raise limits or its process is not readable here.
- */
-function engineCeilings(): Record<string, number | undefined> {
-  let status: string;
-  let limits: string;
-  try {
-    const pid = fs.readFileSync("/var/run/docker.pid", "utf8").trim();
-    status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
-    limits = fs.readFileSync(`/proc/${pid}/limits`, "utf8");
-  } catch {
-    return {};
-  }
-  const capEff = /^CapEff:\s*([0-9a-f]+)$/m.exec(status)?.[1];
-  const CAP_SYS_RESOURCE = 24n;
-  if (capEff === undefined || ((BigInt(`0x${capEff}`) >> CAP_SYS_RESOURCE) & 1n) === 1n) return {};
-  const hard = (label: string) => {
-    const m = new RegExp(`^${label}\\s+\\S+\\s+(\\d+)`, "m").exec(limits);
-    return m ? Number(m[1]) : undefined;
-  };
-  return { nofile: hard("Max open files"), nproc: hard("Max processes") };
 }
 
 // ---- The program's containers ----------------------------------------------------------------

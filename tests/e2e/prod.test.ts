@@ -1,0 +1,4 @@
+/** The real-engine suite on the prod stack's shape (tests/e2e/platform.ts, tests/e2e/stacks.ts). */
+import { platformSuite } from "./platform";
+
+platformSuite("prod");
