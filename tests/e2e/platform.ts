@@ -336,7 +336,7 @@ export function platformSuite(shape: Shape): void {
     ok(s.preview("preview after the change", ["--expect-no-changes"]), "the preview after");
   });
 
-  test("a failing migration fails up with its file and error, changes nothing else; fixed, up succeeds", () => {
+  test("a failing migration fails up with its file and error, changes nothing else; removed, it is gone; fixed, it applies", () => {
     const s = ready();
     const file = path.join(migrations, "900_e2e.sql");
     fs.writeFileSync(file, "CREATE TABLE e2e_broken (id int REFERENCES e2e_missing (id));\n");
@@ -359,17 +359,93 @@ export function platformSuite(shape: Shape): void {
       `${plan.prefix}-postgres-migrate-files`,
     ]);
 
+    // Removed before it ever applied: the job no longer sees it (its files' volume was once kept,
+    // and the old file still ran).
+    fs.rmSync(file);
+    ok(s.up("up: migration removed"), "the up after removing the file");
+    expect(dockerOk(["logs", `${plan.prefix}-postgres-migrate-1`])).not.toContain("900_e2e.sql");
+
     fs.writeFileSync(file, "CREATE TABLE e2e_fixed (id int PRIMARY KEY);\n");
     ok(s.up("up: migration fixed"), "the up after the fix");
-    expect(
-      (s.outputs().data as { postgres: { schemaVersion: string } }).postgres.schemaVersion,
-    ).toBe("900_e2e.sql");
+    const data = s.outputs().data as { postgres: { schemaVersion: string } };
+    expect(data.postgres.schemaVersion).toBe("900_e2e.sql");
     const table = dockerOk([
       ...["exec", `${plan.prefix}-postgres-1`, "sh", "-c"],
       'psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -Atc "SELECT count(*) FROM e2e_fixed"',
     ]);
     expect(table).toBe("0");
     ok(s.preview("preview after the fix", ["--expect-no-changes"]), "the preview after the fix");
+  });
+
+  if (shape === "dev") {
+    test("an open-file limit above the engine's fails nginx's config job, naming the setting; nginx serves on", async () => {
+      const s = ready();
+      const nginx = `${plan.prefix}-nginx-1`;
+      const hard = Number(
+        dockerOk(["run", "--rm", "--entrypoint", "sh", "nginx:1.28.0-alpine", "-c", "ulimit -Hn"]),
+      );
+      const wanted = hard + 1;
+      const before = ids(plan.prefix).get(nginx);
+      s.setConfig("services.nginx.workerRlimitNofile", String(wanted));
+      const failed = s.up("up: nofile above the engine's");
+      const said = failed.stdout + failed.stderr;
+      expect(failed.status).not.toBe(0);
+      if (wanted > 1048576) {
+        // Nothing above this engine's limit is a value the config allows.
+        expect(said).toContain("services.nginx.workerRlimitNofile");
+      } else {
+        expect(said).toContain(
+          `services.nginx.workerRlimitNofile is ${String(wanted)}, but this Docker engine gives a container at most ${String(hard)} open files`,
+        );
+        // Before runc could refuse the server (its words: "operation not permitted").
+        expect(said).not.toContain("operation not permitted");
+      }
+      expect(ids(plan.prefix).get(nginx)).toBe(before);
+      expect((await request("http", plan.edge.http, plan.edge.domain, "/health")).status).toBe(200);
+      const original = (plan.config["vpn-enterprise:services"] as Record<string, Obj>).nginx
+        .workerRlimitNofile as number | undefined;
+      if (original === undefined) {
+        s.ok("config rm", [
+          "config",
+          "rm",
+          "--path",
+          "services.nginx.workerRlimitNofile",
+          "--stack",
+          s.name,
+        ]);
+      } else {
+        s.setConfig("services.nginx.workerRlimitNofile", String(original));
+      }
+      ok(s.up("up: nofile restored"), "the up with the limit restored");
+      ok(s.preview("preview after nofile", ["--expect-no-changes"]), "the preview after");
+    });
+  }
+
+  test("the state keeps secrets encrypted: every secret file, and the output of jobs that hold them", () => {
+    const s = ready();
+    const state = s.ok("stack export", ["stack", "export", "--stack", s.name]).stdout;
+    const exported = JSON.parse(state) as {
+      deployment: { resources: { type: string; urn: string; outputs?: Obj }[] };
+    };
+    const secret = (v: unknown) =>
+      typeof v === "object" &&
+      v !== null &&
+      (v as Obj)["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270" &&
+      typeof (v as Obj).ciphertext === "string";
+    const containers = exported.deployment.resources.filter(
+      (r) => r.type === "docker:index/container:Container",
+    );
+    // The migration job holds the admin's .pgpass: what it printed is ciphertext.
+    const migrate = containers.find((r) => r.urn.endsWith("::vpn-postgres-migrate-1"));
+    expect(secret(migrate?.outputs?.containerLogs)).toBe(true);
+    // No generated password in clear anywhere in the state.
+    const credentials = s.outputs().credentials as {
+      postgresPassword: string;
+      redisPassword: string;
+    };
+    for (const password of [credentials.postgresPassword, credentials.redisPassword]) {
+      expect(state).not.toContain(password);
+    }
   });
 
   test("destroy removes every container and network, and only the volumes config keeps", () => {

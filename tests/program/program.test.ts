@@ -64,6 +64,7 @@ const EXPECTED_CONTAINERS: Record<string, string[]> = {
     "provisioner-1",
     "python-ai-1",
     "redis-1",
+    "redis-acl-1",
     "redis-exporter-1",
     "web-1",
   ],
@@ -96,6 +97,7 @@ const EXPECTED_CONTAINERS: Record<string, string[]> = {
     "provisioner-1",
     "python-ai-1",
     "redis-1",
+    "redis-acl-1",
     "redis-exporter-1",
     "web-1",
   ],
@@ -297,10 +299,19 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
           expect(c.dependencies.filter((d) => d.endsWith(`::${carrier.name}`))).toHaveLength(1);
         }
       }
+      // Each secret file is in the command of the carrier that uploads it (live files have their own).
+      const carriers = [carrierOf(r, c), carrierOf(r, c, "live-files")];
       for (const u of secretFiles) {
         expect(isSecretValue(u.content)).toBe(true);
         expect([u.owner, u.group]).toEqual([undefined, undefined]);
-        if (!root) expect(carrier?.inputs.command).toContain(u.file);
+        const own = carriers.find((x) =>
+          ((x?.inputs.uploads ?? []) as { file: string }[]).some((y) => y.file === u.file),
+        );
+        if (!root)
+          expect([u.file, own?.inputs.command]).toEqual([
+            u.file,
+            expect.arrayContaining([c.inputs.user, u.file]),
+          ]);
       }
       // Every generated secret a container holds is inside a secret wrapper only.
       const plain = JSON.stringify(uploads.filter((u) => !isSecretValue(u.content)));
@@ -334,6 +345,8 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
       "provisioner",
       "python-ai",
       "redis",
+      // The ACL LOAD job logs in with Redis's password.
+      "redis-acl",
       "redis-exporter",
     ]);
   });

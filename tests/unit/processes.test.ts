@@ -6,7 +6,7 @@ import { PROJECT, ROOT, projectValues } from "../stackFiles";
 const services = (stack: "dev" | "prod") =>
   parseStackConfig(projectValues(stack), PROJECT, stack, ROOT).services;
 
-test("prod: each uid's budget is the sum of replicas x pidsLimit of the services running as it", () => {
+test("prod: each uid's budget is the sum of pidsLimit of the services configured to run as it", () => {
   const s = services("prod");
   const b = processBudgets(s);
   // nobody: Prometheus, Alertmanager and three exporters, together.
@@ -18,9 +18,9 @@ test("prod: each uid's budget is the sum of replicas x pidsLimit of the services
       s.nodeExporter.resources.pidsLimit,
   );
   expect(b["65534"]).toBeGreaterThan(s.postgresExporter.resources.pidsLimit);
-  // 1001: three API replicas and the other apps.
+  // 1001: the API (once, whatever its replicas) and the other apps.
   expect(b["1001"]).toBe(
-    3 * s.api.resources.pidsLimit +
+    s.api.resources.pidsLimit +
       s.web.resources.pidsLimit +
       s.pythonAi.resources.pidsLimit +
       s.ollama.resources.pidsLimit +
@@ -33,15 +33,20 @@ test("prod: each uid's budget is the sum of replicas x pidsLimit of the services
   expect(b["0"]).toBeUndefined();
 });
 
-test("a disabled service counts for nothing, a lone uid is its own service's limit", () => {
+test("enabling, disabling or scaling a service changes no budget; its user or limit does", () => {
   const s = services("prod");
-  const without = processBudgets({
+  const b = processBudgets(s);
+  const changed: typeof s = {
     ...s,
     postgresExporter: { ...s.postgresExporter, enabled: false },
-  });
-  expect(without["65534"]).toBe(
-    (processBudgets(s)["65534"] ?? 0) - s.postgresExporter.resources.pidsLimit,
-  );
-  expect(processBudgets(s)["999"]).toBe(s.redis.resources.pidsLimit);
+    api: { ...s.api, replicas: 7 },
+  };
+  expect(processBudgets(changed)).toEqual(b);
+  const other: typeof s = { ...s, postgresExporter: { ...s.postgresExporter, user: "4242" } };
+  const moved = processBudgets(other);
+  expect(moved["65534"]).toBe((b["65534"] ?? 0) - s.postgresExporter.resources.pidsLimit);
+  expect(moved["4242"]).toBe(s.postgresExporter.resources.pidsLimit);
+  // A lone uid: its service's own limit.
+  expect(b["999"]).toBe(s.redis.resources.pidsLimit);
   expect(processBudgets({})).toEqual({});
 });
