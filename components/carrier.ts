@@ -80,6 +80,8 @@ export function fileCarrier(
   opts: pulumi.CustomResourceOptions,
 ): CarriedFiles {
   const uploads = [...args.files, ...args.secretFiles];
+  // Not secret, as Helm's checksum annotations are not: a SHA-256 over the files, whose secret
+  // parts are generated high-entropy values, gives nothing away and keeps names and labels readable.
   const hash = pulumi.unsecret(
     pulumi.all(uploads.map((u) => pulumi.all([u.file, u.permissions, u.content]))).apply((all) => {
       const h = createHash("sha256");

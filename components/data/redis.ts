@@ -127,8 +127,8 @@ export class Redis extends pulumi.ComponentResource {
     this.containerNames = workload.containerNames;
     this.containers = workload.containers;
     this.image = workload.image;
+    // Not `ready`: a refused ACL file must fail the deploy once, through what waits for it.
     this.registerOutputs({
-      ready: this.ready,
       host: this.host,
       port: this.port,
       containerNames: this.containerNames,

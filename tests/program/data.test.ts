@@ -382,6 +382,23 @@ describe("migrations as a deploy step", () => {
   });
 });
 
+test("a refused ACL file fails the deploy with Redis's answer; what uses Redis is never created", () => {
+  const out = runInChild(
+    PROGRAM,
+    "prod",
+    cliConfig("prod"),
+    { exitCode: 1, logs: "ACL LOAD: ERR /run/redis-users/users.acl:2: Unknown command\n" },
+    "-redis-acl-1",
+  );
+  const error = out.errors.find((e) => e.name === "JobError");
+  expect(error?.message).toContain("Loading Redis's users (ACL LOAD) failed");
+  expect(error?.message).toContain("ACL LOAD: ERR /run/redis-users/users.acl:2: Unknown command");
+  expect(out.containers).toContain("vpn-enterprise-prod-redis-1");
+  for (const c of [...DATA_CONSUMERS, "vpn-enterprise-prod-redis-exporter-1"]) {
+    expect(out.containers).not.toContain(c);
+  }
+});
+
 test("with the migrations applied the same child run creates the API (the gate, not the runner, held it back)", () => {
   const child = runFailing(cliConfig("prod"), { exitCode: 0, logs: "" });
   expect(child.errors).toEqual([]);
