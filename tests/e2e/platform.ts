@@ -55,7 +55,16 @@ function request(
     if (login) {
       headers.Authorization = `Basic ${Buffer.from(`${login.user}:${login.password}`).toString("base64")}`;
     }
-    const options = { host: "127.0.0.1", port, path: urlPath, headers, timeout: 15000 };
+    // A connection of its own: a kept-alive one from an earlier test may have been closed by nginx
+    // since ("socket hang up").
+    const options = {
+      host: "127.0.0.1",
+      port,
+      path: urlPath,
+      headers,
+      timeout: 15000,
+      agent: false,
+    };
     const onResponse = (res: http.IncomingMessage) => {
       // Read while the socket is the response's (it is gone by the end).
       const socket = res.socket as unknown as { getPeerCertificate?: () => Obj } | null;
