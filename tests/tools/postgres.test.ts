@@ -307,24 +307,42 @@ describe("init.sql with a monitoring role for postgres-exporter", () => {
   const refused = (sql: string) => psqlTry(monitor(), ["-c", sql]).stderr;
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+  /** A psql that holds a session, and what it printed on stderr (empty while it holds). */
+  interface Held {
+    child: ChildProcess;
+    stderr: () => string;
+  }
   /**
    * A session that stays open (pg_sleep) until the admin ends it, as a busy client would: long
    * enough that a slow machine still counts it before it ends on its own.
    */
-  const hold = (c: Conn, marker: string): ChildProcess =>
-    spawn(
+  const hold = (c: Conn, marker: string): Held => {
+    const child = spawn(
       path.join(PG_BIN, "psql"),
       ["-X", "-q", "-At", "--no-password", "-c", `SELECT pg_sleep(120) AS ${marker}`],
-      { env: { ...pgEnv(c), PATH: process.env.PATH ?? "" }, stdio: "ignore" },
+      { env: { ...pgEnv(c), PATH: process.env.PATH ?? "" }, stdio: ["ignore", "ignore", "pipe"] },
     );
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    return { child, stderr: () => stderr };
+  };
   const sessions = (marker: string) =>
     psql(
       admin,
       `SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%AS ${marker}' AND pid <> pg_backend_pid()`,
     );
-  async function waitForSessions(marker: string, n: number): Promise<void> {
-    for (let i = 0; i < 300 && sessions(marker) !== String(n); i++) await sleep(100);
-    expect(sessions(marker)).toBe(String(n));
+  /**
+   * Until the held sessions are all counted. A psql that exited before (refused, or not
+   * connected) ends the wait with what it printed, so a failure says why.
+   */
+  async function waitForSessions(marker: string, held: Held[]): Promise<void> {
+    const n = String(held.length);
+    const gone = () => held.filter((h) => h.child.exitCode !== null || h.child.signalCode !== null);
+    for (let i = 0; i < 600 && sessions(marker) !== n && gone().length === 0; i++) await sleep(100);
+    const exited = gone().map(
+      (h) => `psql exited ${h.child.exitCode ?? h.child.signalCode}: ${h.stderr().trim()}`,
+    );
+    expect({ sessions: sessions(marker), exited }).toEqual({ sessions: n, exited: [] });
   }
   /**
    * Until no session of the role is left: a backend that is still exiting (an earlier test's
@@ -336,14 +354,14 @@ describe("init.sql with a monitoring role for postgres-exporter", () => {
     for (let i = 0; i < 100 && count() !== "0"; i++) await sleep(100);
     expect(count()).toBe("0");
   }
-  async function end(marker: string, children: ChildProcess[]): Promise<void> {
+  async function end(marker: string, held: Held[]): Promise<void> {
     psql(
       admin,
       `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE '%AS ${marker}' AND pid <> pg_backend_pid()`,
     );
     await Promise.all(
-      children.map(
-        (child) =>
+      held.map(
+        ({ child }) =>
           new Promise((resolve) => {
             if (child.exitCode !== null || child.signalCode !== null) resolve(null);
             else child.once("exit", resolve);
@@ -401,7 +419,7 @@ describe("init.sql with a monitoring role for postgres-exporter", () => {
     const marker = "monitor_marker_5150";
     const busy = hold(app(), marker);
     try {
-      await waitForSessions(marker, 1);
+      await waitForSessions(marker, [busy]);
       // The app's only session is the busy one.
       const activity = `SELECT usename, query FROM pg_stat_activity WHERE usename = '${APP}'`;
       expect(psql(monitor(), activity)).toBe(`${APP}|SELECT pg_sleep(120) AS ${marker}`);
@@ -455,9 +473,11 @@ describe("init.sql with a monitoring role for postgres-exporter", () => {
   test(`holds at most ${MONITOR_CONNECTION_LIMIT} sessions`, async () => {
     const marker = "monitor_limit_7071";
     await waitForNoSessionOf(MON);
-    const held = Array.from({ length: MONITOR_CONNECTION_LIMIT }, () => hold(monitor(), marker));
+    // One password file for all: writing it again while an earlier psql reads it could empty it.
+    const asMonitor = monitor();
+    const held = Array.from({ length: MONITOR_CONNECTION_LIMIT }, () => hold(asMonitor, marker));
     try {
-      await waitForSessions(marker, MONITOR_CONNECTION_LIMIT);
+      await waitForSessions(marker, held);
       expect(psqlTry(monitor(), ["-c", "SELECT 1"]).stderr).toContain(
         `too many connections for role "${MON}"`,
       );
