@@ -6,9 +6,11 @@
  * What the runtime does to the inputs (@pulumi/policy 1.21, server.js and deserialize.js):
  * - a secret arrives as its plain value (validations never see that it was a secret);
  * - an unknown value (during preview, an output not resolved yet) throws when a rule reads it,
- *   and the runtime reports that rule as advisory "can't run during preview" for that resource.
- *   So each rule reads only what it needs, and the cheap known fields first: labels, for one, are
- *   unknown in a first preview wherever they carry the hash of generated files.
+ *   and the runtime would report that rule as advisory "can't run during preview" for that
+ *   resource: on a new stack, one such line for every container (its image id comes from a build).
+ *   Each rule therefore passes quietly over what is unknown (judgedWhenKnown): the same rule runs
+ *   again at `up`, where every input is known, and judges the resource then. Each rule reads only
+ *   what it needs, and the cheap known fields first, so a preview judges as much as it can.
  */
 import type {
   PolicyConfigSchema,
@@ -101,7 +103,13 @@ function labelsOf(props: Props): Partial<Record<string, string>> {
 
 /** How a violation names the container or volume: its Docker name, else the Pulumi name. */
 function dockerName(props: Props, args: ResourceValidationArgs): string {
-  return text(props.name) ?? args.name;
+  try {
+    return text(props.name) ?? args.name;
+  } catch (e) {
+    // A name unknown in a preview must not hide the violation found.
+    if (isUnknownValue(e)) return args.name;
+    throw e;
+  }
 }
 
 /** A job as the Workload runs it: attached until it exits, never restarted. */
@@ -114,19 +122,40 @@ function isCarrier(props: Props): boolean {
   return props.start === false && labelsOf(props)[LABELS.role] === "files";
 }
 
+/** The error @pulumi/policy's input proxy throws when a rule reads a value unknown in a preview. */
+function isUnknownValue(e: unknown): boolean {
+  return e instanceof Error && "unknownTypeSentinel" in e && Array.isArray(Reflect.get(e, "props"));
+}
+
+/**
+ * A validation that passes quietly over a value unknown in a preview (module comment): what it
+ * reported before reading that value stands; what it could not judge, `up` judges.
+ */
+function judgedWhenKnown(
+  validate: (args: ResourceValidationArgs, reportViolation: ReportViolation) => void,
+): (args: ResourceValidationArgs, reportViolation: ReportViolation) => void {
+  return (args, reportViolation) => {
+    try {
+      validate(args, reportViolation);
+    } catch (e) {
+      if (!isUnknownValue(e)) throw e;
+    }
+  };
+}
+
 /**
  * A validation of one resource type: other types are reported not applicable, as the
  * runtime's own validateResourceOfType does. Messages are prefixed with the resource's kind and
  * Docker name, so a report always says which container it is about.
  */
 function forType(type: string, kind: string, check: Check) {
-  return (args: ResourceValidationArgs, reportViolation: ReportViolation): void => {
+  return judgedWhenKnown((args, reportViolation) => {
     if (args.type !== type) args.notApplicable(`applies to ${type} only`);
     const props = args.props as Props;
     check(props, args, (message) => {
       reportViolation(`${kind} ${dockerName(props, args)}: ${message}`);
     });
-  };
+  });
 }
 
 function containerPolicy(
@@ -268,7 +297,7 @@ export const imagesPinned: ResourceValidationPolicy = {
   description:
     "Containers run an image id or digest, never a tag; every pulled image (RemoteImage) is pinned to a tag other than latest, or to a digest.",
   enforcementLevel: "mandatory",
-  validateResource: (args, reportViolation) => {
+  validateResource: judgedWhenKnown((args, reportViolation) => {
     if (args.type === REMOTE_IMAGE) {
       const name = text((args.props as Props).name);
       if (name === undefined || !isPinnedImage(name)) {
@@ -288,7 +317,7 @@ export const imagesPinned: ResourceValidationPolicy = {
         );
       }
     })(args, reportViolation);
-  },
+  }),
 };
 
 const PEM_PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
