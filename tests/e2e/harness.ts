@@ -72,8 +72,20 @@ export class E2eStack {
 
   /** `pulumi <args>` in the project directory; `what` names it in the timings. */
   cli(what: string, args: readonly string[], timeoutMs = 900000): CliRun {
+    return this.run(what, path.join(PULUMI_DIR, "pulumi"), args, timeoutMs);
+  }
+
+  /**
+   * `scripts/pulumi.sh <command> <this stack> <args>`: the script behind the README's
+   * `npm run dev:up` and the other stack commands, with this stack's name and backend.
+   */
+  script(what: string, command: string, args: readonly string[] = []): CliRun {
+    return this.run(what, "bash", ["scripts/pulumi.sh", command, this.name, ...args], 900000);
+  }
+
+  private run(what: string, file: string, args: readonly string[], timeoutMs: number): CliRun {
     const start = Date.now();
-    const r = spawnSync(path.join(PULUMI_DIR, "pulumi"), [...args], {
+    const r = spawnSync(file, [...args], {
       cwd: ROOT,
       env: this.env(),
       encoding: "utf8",
@@ -90,28 +102,35 @@ export class E2eStack {
     };
   }
 
-  /** Like cli, but throws with the output's tail unless it exits 0. */
-  ok(what: string, args: readonly string[]): CliRun {
-    const r = this.cli(what, args);
+  /** Throws with the output's tail unless the run exited 0. */
+  private static checked(r: CliRun, what: string): CliRun {
     if (r.status !== 0) {
-      throw new Error(
-        `pulumi ${args.join(" ")} -> ${String(r.status)}\n${tail(r.stdout + r.stderr, 80)}`,
-      );
+      throw new Error(`${what} -> ${String(r.status)}\n${tail(r.stdout + r.stderr, 80)}`);
     }
     return r;
+  }
+
+  /** Like cli, but throws with the output's tail unless it exits 0. */
+  ok(what: string, args: readonly string[]): CliRun {
+    return E2eStack.checked(this.cli(what, args), `pulumi ${args.join(" ")}`);
   }
 
   private withStack(args: readonly string[]): string[] {
     return [...args, "--stack", this.name, "--non-interactive"];
   }
 
-  private policy(): string[] {
-    return ["--policy-pack", path.join(ROOT, "policy"), "--policy-pack-config", this.policyConfig];
+  /** The policy pack's config where scripts/pulumi.sh looks for this stack's. */
+  private get policyConfigCopy(): string {
+    return path.join(ROOT, "policy", `config.${this.name}.json`);
   }
 
-  /** Creates the stack with its config file (the passphrase's salt is added by the CLI). */
-  init(): void {
-    fs.writeFileSync(this.configFile, stringify({ config: this.config }));
+  /**
+   * Creates the stack with its config file (the passphrase's salt is added by the CLI), the
+   * shipped file's text itself when given, else the config object.
+   */
+  init(text?: string): void {
+    fs.writeFileSync(this.configFile, text ?? stringify({ config: this.config }));
+    fs.copyFileSync(this.policyConfig, this.policyConfigCopy);
     this.ok("stack init", this.withStack(["stack", "init"]));
   }
 
@@ -120,34 +139,45 @@ export class E2eStack {
     this.ok(`config set ${key}`, this.withStack(["config", "set", "--path", key, value]));
   }
 
-  up(what = "up"): CliRun {
-    return this.cli(what, this.withStack(["up", "--yes", "--skip-preview", ...this.policy()]));
+  /**
+   * `pulumi up` as `npm run dev:up` runs it (with --yes, as no one is there to confirm): a
+   * preview first, then the update; `skipPreview` for the later ones, whose plan a test read.
+   */
+  up(what = "up", { skipPreview = true }: { skipPreview?: boolean } = {}): CliRun {
+    return this.script(what, "up", [
+      "--yes",
+      "--non-interactive",
+      ...(skipPreview ? ["--skip-preview"] : []),
+    ]);
   }
 
   preview(what = "preview", extra: readonly string[] = []): CliRun {
-    return this.cli(what, this.withStack(["preview", ...this.policy(), ...extra]));
+    return this.script(what, "preview", ["--non-interactive", ...extra]);
   }
 
   refresh(what = "refresh", extra: readonly string[] = []): CliRun {
-    return this.cli(what, this.withStack(["refresh", "--yes", ...extra]));
+    return this.script(what, "refresh", ["--yes", "--non-interactive", ...extra]);
   }
 
   destroy(): CliRun {
-    return this.cli("destroy", this.withStack(["destroy", "--yes"]));
+    return this.script("destroy", "destroy", ["--yes", "--non-interactive"]);
   }
 
   /** The stack's outputs, secrets in the clear. */
   outputs(): Record<string, unknown> {
-    const r = this.ok(
-      "stack output",
-      this.withStack(["stack", "output", "--json", "--show-secrets"]),
+    const r = E2eStack.checked(
+      this.script("stack output", "outputs", ["--show-secrets"]),
+      "scripts/pulumi.sh outputs",
     );
     return JSON.parse(r.stdout) as Record<string, unknown>;
   }
 
   /** What a preview would do, from its JSON: each resource's name with its operations. */
   plannedChanges(): Map<string, string[]> {
-    const r = this.ok("preview --json", this.withStack(["preview", "--json", ...this.policy()]));
+    const r = E2eStack.checked(
+      this.script("preview --json", "preview", ["--json", "--non-interactive"]),
+      "scripts/pulumi.sh preview --json",
+    );
     const plan = JSON.parse(r.stdout) as { steps?: { op: string; urn: string }[] };
     const changes = new Map<string, string[]>();
     for (const step of plan.steps ?? []) {
@@ -166,6 +196,7 @@ export class E2eStack {
       this.cli("stack rm", this.withStack(["stack", "rm", "--yes", "--force"]));
     }
     fs.rmSync(this.configFile, { force: true });
+    fs.rmSync(this.policyConfigCopy, { force: true });
     fs.rmSync(this.stateDir, { recursive: true, force: true });
   }
 }
@@ -197,6 +228,12 @@ export interface Inspected {
     > | null;
   };
   readonly NetworkSettings: { readonly Networks: Readonly<Record<string, unknown>> };
+  readonly Mounts: readonly {
+    readonly Type: string;
+    readonly Source: string;
+    readonly Destination: string;
+    readonly RW: boolean;
+  }[];
 }
 
 /** Every container whose name starts with `prefix-`, inspected. */

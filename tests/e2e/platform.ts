@@ -22,7 +22,8 @@ import {
   requirements,
   timings,
 } from "./harness";
-import { Shape, StackPlan, copyMigrations, stackPlan } from "./stacks";
+import { Shape, StackPlan, copyDevSources, copyMigrations, stackPlan } from "./stacks";
+import { ROOT } from "../stackFiles";
 
 type Obj = Record<string, unknown>;
 
@@ -120,9 +121,11 @@ export function platformSuite(shape: Shape): void {
       requirements();
       removeLeftovers(plan.prefix);
       migrations = copyMigrations(plan);
+      copyDevSources(plan);
       stack = new E2eStack(plan.stack, plan.config, plan.policyConfig);
       stack.init();
-      firstUp = stack.up("fresh up");
+      // As the README's first command runs it: a preview of the new stack, then the update.
+      firstUp = stack.up("fresh up", { skipPreview: false });
     } catch (e) {
       setupError = e instanceof Error ? e : new Error(String(e));
     }
@@ -132,15 +135,23 @@ export function platformSuite(shape: Shape): void {
     stack?.remove();
     removeLeftovers(plan.prefix);
     if (migrations !== "") fs.rmSync(migrations, { recursive: true, force: true });
+    fs.rmSync(path.join(ROOT, `tests/.tmp/${plan.stack}-src`), { recursive: true, force: true });
     process.stderr.write(
       `real-engine suite, ${plan.stack}:\n  ${[...timings.filter((t) => t.startsWith(plan.stack)), ...plan.notes].join("\n  ")}\n`,
     );
   }, 900000);
 
-  test("a fresh up of the whole platform succeeds, the policy pack passing every resource", () => {
+  test("a fresh up of the whole platform succeeds, the policy pack passing every resource quietly", () => {
     const s = ready();
-    expect(firstUp?.stdout).toMatch(/Policies:[\s\S]*vpn-enterprise-policies|Resources:/);
-    expect(s.name).toBe(plan.stack);
+    const said = (firstUp?.stdout ?? "") + (firstUp?.stderr ?? "");
+    // The script behind `npm run dev:up`, with the pack and this stack's policy config.
+    expect(said).toContain(`scripts/pulumi.sh: up on stack ${s.name}, PULUMI_BACKEND_URL (file)`);
+    expect(said).toMatch(/Previewing update \(/);
+    expect(said).toMatch(/Updating \(/);
+    // Values unknown in the new stack's preview (images not built yet) are judged at up, quietly:
+    // no "can't run policy ... during preview" advisory, and no other policy message.
+    expect(said).not.toMatch(/can't run policy|advisory|mandatory/);
+    expect(said).toMatch(/Resources:\n\s+\+ \d+ created/);
   });
 
   test("every service runs healthy, every job exited 0, every file carrier did its part", () => {
@@ -313,6 +324,92 @@ export function platformSuite(shape: Shape): void {
       .at(-1);
     expect((out.data as { postgres: { schemaVersion: string } }).postgres.schemaVersion).toBe(last);
   });
+
+  if (shape === "dev") {
+    test("development mode: the sources bind-mounted, an edit served without an up, the inspector on its port, the API's log file written", async () => {
+      ready();
+      const { api, web } = plan.devSources;
+      const byName = new Map(
+        containersOf(plan.prefix).map((c): [string, Inspected] => [nameOf(c), c]),
+      );
+      for (const [service, dir] of [
+        ["api", api.dir],
+        ["web", web.dir],
+      ] as const) {
+        const c = byName.get(`${plan.prefix}-${service}-1`);
+        expect([service, c?.Mounts.find((m) => m.Destination === "/app")]).toEqual([
+          service,
+          expect.objectContaining({ Type: "bind", Source: path.join(ROOT, dir) }),
+        ]);
+      }
+      const get = (urlPath: string) => request("http", plan.edge.http, plan.edge.domain, urlPath);
+      // Edited on the host, served by the watchers (node --watch) with no up and no restart.
+      expect((await get("/api/e2e-watched")).status).toBe(404);
+      const apiServer = path.join(ROOT, api.dir, "server.js");
+      const apiText = fs.readFileSync(apiServer, "utf8");
+      expect(apiText).toContain(`  "/health": "/health",\n`);
+      fs.writeFileSync(
+        apiServer,
+        apiText.replace(
+          `  "/health": "/health",\n`,
+          `  "/health": "/health",\n  "/e2e-watched": "/health",\n`,
+        ),
+      );
+      const webServer = path.join(ROOT, web.dir, "server.js");
+      const webText = fs.readFileSync(webServer, "utf8");
+      expect(webText).toContain("<h1>VPN Enterprise dashboard</h1>");
+      fs.writeFileSync(
+        webServer,
+        webText.replace(
+          "<h1>VPN Enterprise dashboard</h1>",
+          "<h1>VPN Enterprise dashboard, edited</h1>",
+        ),
+      );
+      const served = async (urlPath: string, ok: (a: Answer) => boolean): Promise<Answer> => {
+        let last: Answer | Error = new Error("not asked");
+        for (let i = 0; i < 90; i++) {
+          last = await get(urlPath).catch((e: unknown) =>
+            e instanceof Error ? e : new Error(String(e)),
+          );
+          if (!(last instanceof Error) && ok(last)) return last;
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
+        throw new Error(
+          `${urlPath} never showed the edit: ${last instanceof Error ? last.message : `${String(last.status)} ${last.body.slice(0, 200)}`}`,
+        );
+      };
+      expect((await served("/api/e2e-watched", (a) => a.status === 200)).body).toContain(
+        '"status"',
+      );
+      expect((await served("/", (a) => a.body.includes("dashboard, edited"))).status).toBe(200);
+      const after = containersOf(plan.prefix);
+      for (const service of ["api", "web"]) {
+        const c = after.find((x) => nameOf(x) === `${plan.prefix}-${service}-1`);
+        expect([service, c?.Id, c?.RestartCount]).toEqual([
+          service,
+          byName.get(`${plan.prefix}-${service}-1`)?.Id,
+          0,
+        ]);
+      }
+      // The Node inspector answers on the loopback port devMode.debugPort publishes.
+      const inspector = await request("http", 19229, "127.0.0.1", "/json/version");
+      expect([inspector.status, inspector.body]).toEqual([
+        200,
+        expect.stringContaining('"Browser": "node.js/v'),
+      ]);
+      // The API writes its log file into the logs volume (mounted over the bind-mounted source).
+      const logs = dockerOk(["exec", `${plan.prefix}-api-1`, "ls", "-ln", "/app/logs"])
+        .split("\n")
+        .filter((l) => l.startsWith("-"));
+      expect(logs).toEqual([
+        expect.stringMatching(/^-rw\S* +1 1001 +1001 +[1-9]\d* .* api-\S+\.log$/),
+      ]);
+      const file = logs[0]?.split(/\s+/).at(-1) ?? "";
+      expect(dockerOk(["exec", `${plan.prefix}-api-1`, "cat", `/app/logs/${file}`])).toContain(
+        '"msg":"listening"',
+      );
+    });
+  }
 
   test("a change to the API's config replaces its replicas and the smoke check, nothing else", () => {
     const s = ready();

@@ -8,7 +8,9 @@
  *   the monitoring tier stay as prod's yaml and the defaults say;
  * - nginx's open-file limit within what this engine can grant, where it cannot raise limits;
  * - n8n and Ollama off (their volumes go with them): tested on their own (issue 23);
- * - the migrations from a copy the suite may add a file to.
+ * - the migrations from a copy the suite may add a file to;
+ * - (dev) the API's and the dashboard's development-mode sources from a copy the suite edits, to
+ *   see the watchers serve the change (the images still build from the shipped examples).
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -30,6 +32,11 @@ export interface StackPlan {
   readonly policyConfig: string;
   /** Where the stack reads its migrations (relative to the project, inside tests/.tmp). */
   readonly migrationsDir: string;
+  /**
+   * (dev) Where the development-mode sources are bind-mounted from, per service (relative to the
+   * project, inside tests/.tmp), and the shipped source each is a copy of.
+   */
+  readonly devSources: Readonly<Record<string, { readonly dir: string; readonly from: string }>>;
   /** How to reach the edge from this machine. */
   readonly edge: { readonly http: number; readonly https?: number; readonly domain: string };
   /** What was changed for this machine, beyond the list above (printed with the timings). */
@@ -84,10 +91,18 @@ export function stackPlan(shape: Shape): StackPlan {
     migrationsDir,
     ...(shape === "dev" && { ports: [{ hostIp: "127.0.0.1", host: 15432 }] }),
   });
+  const devSources: Record<string, { dir: string; from: string }> = {};
   if (shape === "dev") {
     merge("redis", { ports: [{ hostIp: "127.0.0.1", host: 16379 }] });
-    const api = services.api as Obj;
-    merge("api", { devMode: { ...(api.devMode as Obj), debugPort: 19229 } });
+    for (const name of ["api", "web"]) {
+      const devMode = (services[name] as Obj).devMode as Obj;
+      const from = String(devMode.source);
+      const dir = `tests/.tmp/${stack}-src/${name}`;
+      devSources[name] = { dir, from };
+      merge(name, {
+        devMode: { ...devMode, source: dir, ...(name === "api" && { debugPort: 19229 }) },
+      });
+    }
   }
   const gone = { enabled: false, dataProtection: { protect: false, keepWhenDisabled: false } };
   merge("ollama", gone);
@@ -114,9 +129,22 @@ export function stackPlan(shape: Shape): StackPlan {
     config,
     policyConfig: path.join(ROOT, "policy", `config.${shape}.json`),
     migrationsDir,
+    devSources,
     edge,
     notes,
   };
+}
+
+/** Fresh copies of the development-mode sources (without node_modules, as in a clone). */
+export function copyDevSources(plan: StackPlan): void {
+  fs.rmSync(path.join(ROOT, `tests/.tmp/${plan.stack}-src`), { recursive: true, force: true });
+  for (const { dir, from } of Object.values(plan.devSources)) {
+    const root = path.join(ROOT, from);
+    fs.cpSync(root, path.join(ROOT, dir), {
+      recursive: true,
+      filter: (src) => !/^(node_modules|logs)(\/|$)/.test(path.relative(root, src)),
+    });
+  }
 }
 
 /** A fresh copy of the shipped migrations where the stack reads them; its absolute path. */
