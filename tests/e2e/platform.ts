@@ -5,6 +5,8 @@
  * against the engine, a one-service change, a failing migration, and `destroy`. The tests run in
  * order on one stack; each says what it needs of the ones before.
  */
+import { spawnSync } from "child_process";
+import { createDecipheriv, createHash } from "crypto";
 import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
@@ -50,9 +52,19 @@ function request(
   domain: string,
   urlPath: string,
   login?: { readonly user: string; readonly password: string },
+  extra: {
+    readonly method?: string;
+    readonly body?: unknown;
+    readonly headers?: Readonly<Record<string, string>>;
+  } = {},
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { Host: domain };
+    const body = extra.body === undefined ? undefined : JSON.stringify(extra.body);
+    const headers: Record<string, string> = {
+      Host: domain,
+      ...extra.headers,
+      ...(body !== undefined && { "Content-Type": "application/json" }),
+    };
     if (login) {
       headers.Authorization = `Basic ${Buffer.from(`${login.user}:${login.password}`).toString("base64")}`;
     }
@@ -62,6 +74,7 @@ function request(
       host: "127.0.0.1",
       port,
       path: urlPath,
+      method: extra.method ?? "GET",
       headers,
       timeout: 15000,
       agent: false,
@@ -92,8 +105,65 @@ function request(
         : http.request(options, onResponse);
     req.on("timeout", () => req.destroy(new Error(`${scheme}://${domain}${urlPath}: timed out`)));
     req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/**
+ * A websocket handshake through the edge (https): the status the upgrade was answered with (101
+ * when the proxy passed it on and the server took it), or the plain response's status.
+ */
+function upgrade(
+  port: number,
+  domain: string,
+  urlPath: string,
+  headers: Readonly<Record<string, string>>,
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = https.request({
+      host: "127.0.0.1",
+      port,
+      path: urlPath,
+      servername: domain,
+      rejectUnauthorized: false,
+      agent: false,
+      timeout: 15000,
+      headers: {
+        Host: domain,
+        Connection: "Upgrade",
+        Upgrade: "websocket",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": Buffer.from("e2e-websocket-k1").toString("base64"),
+        Origin: `https://${domain}`,
+        ...headers,
+      },
+    });
+    req.on("upgrade", (res: http.IncomingMessage, socket: import("net").Socket) => {
+      socket.destroy();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("response", (res: http.IncomingMessage) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("timeout", () => req.destroy(new Error(`${urlPath}: websocket handshake timed out`)));
+    req.on("error", reject);
     req.end();
   });
+}
+
+/** n8n's Cipher (n8n-core 1.72): AES-256-CBC, OpenSSL's salted format, key and iv by MD5. */
+function n8nDecrypt(data: string, encryptionKey: string): string {
+  const input = Buffer.from(data, "base64");
+  if (input.subarray(0, 8).toString() !== "Salted__") throw new Error("not n8n's cipher text");
+  const salt = input.subarray(8, 16);
+  const password = Buffer.concat([Buffer.from(encryptionKey, "binary"), salt]);
+  const md5 = (b: Buffer) => createHash("md5").update(b).digest();
+  const hash1 = md5(password);
+  const hash2 = md5(Buffer.concat([hash1, password]));
+  const iv = md5(Buffer.concat([hash2, password]));
+  const decipher = createDecipheriv("aes-256-cbc", Buffer.concat([hash1, hash2]), iv);
+  return Buffer.concat([decipher.update(input.subarray(16)), decipher.final()]).toString("utf8");
 }
 
 /** Container name -> id, of every container of the stack. */
@@ -524,6 +594,202 @@ export function platformSuite(shape: Shape): void {
       }
       ok(s.up("up: nofile restored"), "the up with the limit restored");
       ok(s.preview("preview after nofile", ["--expect-no-changes"]), "the preview after");
+    });
+  }
+
+  if (shape === "prod") {
+    test("n8n: healthy on its read-only root, behind the editor login, its websocket through the edge, a credential encrypted with the stack's key", async () => {
+      const s = ready();
+      const out = outputs();
+      const httpsPort = plan.edge.https ?? 0;
+      const domain = plan.edge.domain;
+      const n8n = `${plan.prefix}-n8n-1`;
+      const [server] = containersOf(plan.prefix).filter((c) => nameOf(c) === n8n);
+      expect([server.HostConfig.ReadonlyRootfs, server.State.Health?.Status]).toEqual([
+        true,
+        "healthy",
+      ]);
+      // The key is in no env of the server (docker inspect shows env) and no file it was given.
+      const env = JSON.parse(
+        dockerOk(["inspect", "--format", "{{json .Config.Env}}", n8n]),
+      ) as string[];
+      expect(env.filter((e) => /ENCRYPTION|KEY/.test(e.split("=")[0]))).toEqual([]);
+      expect(docker(["exec", n8n, "ls", "/run/secrets"]).status).not.toBe(0);
+      // The editor behind its own login at the edge.
+      const editor = (out.credentials as { n8nEditor: { user: string; password: string } | null })
+        .n8nEditor;
+      expect(editor).not.toBeNull();
+      const login = editor ?? { user: "", password: "" };
+      expect((await request("https", httpsPort, domain, "/admin/n8n/")).status).toBe(401);
+      const page = await request("https", httpsPort, domain, "/admin/n8n/", login);
+      expect([page.status, page.body]).toEqual([200, expect.stringContaining("/admin/n8n/")]);
+      // An owner, then a credential saved through n8n's API, as the editor does.
+      const browser = { "browser-id": "e2e-browser-1" };
+      const setup = await request(
+        "https",
+        httpsPort,
+        domain,
+        "/admin/n8n/rest/owner/setup",
+        login,
+        {
+          method: "POST",
+          headers: browser,
+          body: {
+            email: "owner@example.com",
+            firstName: "E2e",
+            lastName: "Owner",
+            password: "E2e-owner-Passw0rd",
+          },
+        },
+      );
+      expect([setup.status, setup.body.slice(0, 300)]).toEqual([200, expect.any(String)]);
+      const cookie = (setup.headers["set-cookie"] ?? []).map((c) => c.split(";")[0]).join("; ");
+      expect(cookie).toContain("n8n-auth=");
+      const secretValue = "e2e-credential-secret-4242";
+      const saved = await request(
+        "https",
+        httpsPort,
+        domain,
+        "/admin/n8n/rest/credentials",
+        login,
+        {
+          method: "POST",
+          headers: { ...browser, Cookie: cookie },
+          body: {
+            name: "e2e basic",
+            type: "httpBasicAuth",
+            data: { user: "e2e-user", password: secretValue },
+          },
+        },
+      );
+      expect([saved.status, saved.body.slice(0, 300)]).toEqual([
+        200,
+        expect.stringContaining("e2e basic"),
+      ]);
+      expect(saved.body).not.toContain(secretValue);
+      // The editor's push connection: a websocket through nginx to n8n.
+      expect(
+        await upgrade(httpsPort, domain, "/admin/n8n/rest/push?pushRef=e2e-push-1", {
+          ...browser,
+          Cookie: cookie,
+          Authorization: `Basic ${Buffer.from(`${login.user}:${login.password}`).toString("base64")}`,
+        }),
+      ).toBe(101);
+      // What n8n stored, as its own export reads it: encrypted with the stack's key, no other.
+      dockerOk([
+        "exec",
+        n8n,
+        "n8n",
+        "export:credentials",
+        "--all",
+        "--output=/tmp/e2e-credentials.json",
+      ]);
+      const stored = JSON.parse(dockerOk(["exec", n8n, "cat", "/tmp/e2e-credentials.json"])) as {
+        name: string;
+        data: string;
+      }[];
+      docker(["exec", n8n, "rm", "-f", "/tmp/e2e-credentials.json"]);
+      const data = stored.find((c) => c.name === "e2e basic")?.data ?? "";
+      expect(data).not.toContain(secretValue);
+      const state = JSON.parse(
+        s.ok("stack export --show-secrets", [
+          "stack",
+          "export",
+          "--show-secrets",
+          "--stack",
+          s.name,
+        ]).stdout,
+      ) as { deployment: { resources: { urn: string; outputs?: Obj }[] } };
+      // A secret output is exported as {<signature>, plaintext: <its JSON>}.
+      const exported = state.deployment.resources.find((r) => r.urn.endsWith("-n8nEncryptionKey"))
+        ?.outputs?.result as { plaintext?: string } | undefined;
+      const key = JSON.parse(exported?.plaintext ?? "null") as string | null;
+      expect(key).toMatch(/^[A-Za-z0-9]{48}$/);
+      expect(JSON.parse(n8nDecrypt(data, key ?? ""))).toEqual({
+        user: "e2e-user",
+        password: secretValue,
+      });
+      const other = `${(key ?? "").slice(1)}x`;
+      // Another key: refused (bad decrypt), or at best bytes without the credential in them.
+      let withOther: string;
+      try {
+        withOther = n8nDecrypt(data, other);
+      } catch (e) {
+        withOther = `refused: ${String(e)}`;
+      }
+      expect(withOther).not.toContain(secretValue);
+    });
+
+    test("n8n: a volume whose settings hold another key is refused, n8n left running; made the stack's key as the error says, up passes", () => {
+      const s = ready();
+      const volume = `${plan.prefix}-n8n-data`;
+      const n8n = `${plan.prefix}-n8n-1`;
+      const image = "n8nio/n8n:1.72.1";
+      const before = ids(plan.prefix).get(n8n);
+      // As n8n leaves it when it started without a key: one it generated (24 random bytes, base64).
+      const generated = "Qm9vdHN0cmFwcGVkL2tleStmb3IvZTJl";
+      dockerOk([
+        ...["run", "--rm", "--network", "none", "--user", "1000:1000", "-v", `${volume}:/data`],
+        ...["--entrypoint", "node", image, "-e"],
+        `require("fs").writeFileSync("/data/config", JSON.stringify({ encryptionKey: ${JSON.stringify(generated)} }, null, "\t"), { mode: 0o600 })`,
+      ]);
+      const state = JSON.parse(
+        s.ok("stack export", ["stack", "export", "--stack", s.name]).stdout,
+      ) as {
+        deployment: { resources: { urn: string; type: string; outputs?: Obj }[] };
+      };
+      const job = state.deployment.resources.find(
+        (r) =>
+          r.type === "docker:index/container:Container" &&
+          r.outputs?.name === `${plan.prefix}-n8n-settings-1`,
+      );
+      expect(job).toBeDefined();
+      // The settings job runs again, as it does on a stack first deployed without it.
+      const refused = s.script("up: n8n settings, another key", "up", [
+        ...["--yes", "--non-interactive", "--skip-preview", "--replace", job?.urn ?? ""],
+      ]);
+      const said = refused.stdout + refused.stderr;
+      expect(refused.status).not.toBe(0);
+      expect(said).toContain(
+        `/home/node/.n8n/config on volume ${volume} holds an encryption key other than the stack's`,
+      );
+      expect(said).not.toContain(generated);
+      const n8nNow = containersOf(plan.prefix).find((c) => nameOf(c) === n8n);
+      expect([n8nNow?.Id, n8nNow?.State.Health?.Status]).toEqual([before, "healthy"]);
+      // Its advice, followed: the volume's key read by the command it gives, made the stack's.
+      const read = /"\$\((docker run .+?)\)"/.exec(said)?.[1] ?? "";
+      expect(read).toContain(`-v ${volume}:/data:ro`);
+      const r = spawnSync("sh", ["-c", read], { encoding: "utf8" });
+      expect([r.status, r.stdout.trim()]).toEqual([0, generated]);
+      s.ok("config set --secret", [
+        ...["config", "set", "--secret", "--path", "secrets.n8nEncryptionKey", r.stdout.trim()],
+        ...["--stack", s.name],
+      ]);
+      ok(s.up("up: n8n key adopted"), "the up with the volume's key made the stack's");
+      expect(ids(plan.prefix).get(n8n)).toBe(before);
+      ok(s.preview("preview after adopting", ["--expect-no-changes"]), "the preview after");
+    });
+
+    test("Ollama: healthy as its own user on its volume, answering Python AI by its alias", () => {
+      ready();
+      const [ollama] = containersOf(plan.prefix).filter(
+        (c) => nameOf(c) === `${plan.prefix}-ollama-1`,
+      );
+      expect([ollama.Config.User, ollama.State.Health?.Status, ollama.RestartCount]).toEqual([
+        "1001:1001",
+        "healthy",
+        0,
+      ]);
+      const version = dockerOk([
+        ...["exec", `${plan.prefix}-python-ai-1`, "python", "-c"],
+        "import urllib.request; print(urllib.request.urlopen('http://ollama:11434/api/version', timeout=10).read().decode())",
+      ]);
+      expect(JSON.parse(version)).toEqual({ version: "0.9.0" });
+    });
+
+    test.skip("Ollama's model pull job pulls the configured models (not run: no model registry is reachable from this machine)", () => {
+      // Pulumi.prod.yaml's services.ollama.models is [] on this stack (stacks.ts); the job's
+      // failure path is tested under mocks (tests/program/apps.test.ts).
     });
   }
 

@@ -7,7 +7,8 @@
  * - prod's nginx publishes 443 and 80 there: TLS (selfSigned), basic auth, 3 API replicas and
  *   the monitoring tier stay as prod's yaml and the defaults say;
  * - nginx's open-file limit within what this engine can grant, where it cannot raise limits;
- * - n8n and Ollama off (their volumes go with them): tested on their own (issue 23);
+ * - dev: n8n and Ollama off (their volumes go with them); prod runs both, as its yaml says, but
+ *   for Ollama's models: no model registry is reachable from a test machine, so none is pulled;
  * - the migrations from a copy the suite may add a file to;
  * - (dev) the API's and the dashboard's development-mode sources from a copy the suite edits, to
  *   see the watchers serve the change (the images still build from the shipped examples).
@@ -104,9 +105,17 @@ export function stackPlan(shape: Shape): StackPlan {
       });
     }
   }
-  const gone = { enabled: false, dataProtection: { protect: false, keepWhenDisabled: false } };
-  merge("ollama", gone);
-  merge("n8n", gone);
+  if (shape === "dev") {
+    const gone = { enabled: false, dataProtection: { protect: false, keepWhenDisabled: false } };
+    merge("ollama", gone);
+    merge("n8n", gone);
+  } else {
+    const models = JSON.stringify((services.ollama as Obj | undefined)?.models);
+    merge("ollama", { models: [] });
+    notes.push(
+      `services.ollama.models []: no model registry is reachable from this machine, so the model pull job is not run (Pulumi.prod.yaml pulls ${models})`,
+    );
+  }
   const config: Obj = {
     ...file.config,
     "docker:host": "unix:///var/run/docker.sock",

@@ -1,6 +1,7 @@
 /** The app tier under mocks, for each stack file: wiring, rollout order, dev mode, disabling. */
 import { CATALOG, CatalogEntry, SERVICE_NAMES } from "../../config/catalog";
 import { PLATFORM_ENV } from "../../config/appSchema";
+import { N8N_SETTINGS_SCRIPT } from "../../render/n8nSettings";
 import { hostName } from "../../components/workload";
 import { PROJECT, ROOT, STACKS, cliConfig } from "../stackFiles";
 import * as path from "path";
@@ -227,20 +228,47 @@ describe.each(STACKS)("the %s stack's app tier", (stack) => {
     }
   });
 
-  test("n8n: served under /admin/n8n/, webhook URL from the domain, key as a file", () => {
+  test("n8n: served under /admin/n8n/, webhook URL from the domain, its editor's cache on a tmpfs", () => {
     const n8n = one(run(stack), "n8n");
     expect(envOf(n8n)).toMatchObject({
       N8N_PATH: "/admin/n8n/",
       WEBHOOK_URL: `${publicUrl}/admin/n8n/`,
       N8N_PROTOCOL: stack === "dev" ? "http" : "https",
       N8N_SECURE_COOKIE: stack === "dev" ? "false" : "true",
-      N8N_ENCRYPTION_KEY_FILE: "/run/secrets/n8n_encryption_key",
     });
     expect(n8n.inputs.user).toBe("1000:1000");
+    expect(n8n.inputs.readOnly).toBe(true);
     expect(n8n.inputs.volumes).toContainEqual({
       volumeName: `vpn-enterprise-${stack}-n8n-data`,
       containerPath: "/home/node/.n8n",
     });
+    expect((n8n.inputs.tmpfs as Record<string, string>)["/home/node/.cache"]).toContain("size=96m");
+  });
+
+  test("n8n's key: in no env and no file of the server; a job writes it into n8n's settings file first", () => {
+    const r = run(stack);
+    const n8n = one(r, "n8n");
+    expect(Object.keys(envOf(n8n)).filter((k) => k.includes("ENCRYPTION"))).toEqual([]);
+    expect(JSON.stringify(uploadsOf(r, n8n))).not.toContain("n8n_encryption_key");
+    const [job] = ofService(r, "n8n-settings");
+    expect(job.inputs.user).toBe("1000:1000");
+    expect(job.inputs.entrypoints).toEqual(["node", "-e", N8N_SETTINGS_SCRIPT]);
+    // The job's own file, so the server's lack of it above is a real difference.
+    expect(uploadsOf(r, job).map((u) => [u.file, u.permissions])).toContainEqual([
+      "/run/secrets/n8n_encryption_key",
+      "0400",
+    ]);
+    expect(envOf(job)).toEqual({
+      N8N_SETTINGS_FILE: "/home/node/.n8n/config",
+      N8N_KEY_FILE: "/run/secrets/n8n_encryption_key",
+      N8N_VOLUME: `vpn-enterprise-${stack}-n8n-data`,
+      N8N_IMAGE: "n8nio/n8n:1.72.1",
+    });
+    expect(job.inputs.volumes).toContainEqual({
+      volumeName: `vpn-enterprise-${stack}-n8n-data`,
+      containerPath: "/home/node/.n8n",
+    });
+    expect(n8n.dependencies).toContainEqual(expect.stringMatching(new RegExp(`::${job.name}$`)));
   });
 
   test("db-manager on the data network as the admin role; provisioner after the API", () => {

@@ -49,6 +49,7 @@ const EXPECTED_CONTAINERS: Record<string, string[]> = {
     "grafana-1",
     "loki-1",
     "n8n-1",
+    "n8n-settings-1",
     "nginx-1",
     "nginx-config-1",
     "nginx-exporter-1",
@@ -80,6 +81,7 @@ const EXPECTED_CONTAINERS: Record<string, string[]> = {
     "grafana-1",
     "loki-1",
     "n8n-1",
+    "n8n-settings-1",
     "nginx-1",
     "nginx-config-1",
     "nginx-exporter-1",
@@ -335,7 +337,8 @@ describe.each(STACKS)("the %s stack under mocks", (stack) => {
       "backup",
       "db-manager",
       "grafana",
-      "n8n",
+      // n8n's key: its settings job's only (the server reads it from n8n's settings file).
+      "n8n-settings",
       // The certificate, its key and the edge logins: prod only (dev has no TLS and no logins).
       // The smoke check's logins for those: prod only as well.
       ...(stack === "prod" ? ["nginx-secrets", "nginx-smoke"] : []),
@@ -711,7 +714,9 @@ describe("config given to the program", () => {
     const r = await runWithServices("dev", { n8n: { enabled: false } });
     const names = runningContainers(r).map((c) => c.inputs.name as string);
     expect(names.sort()).toEqual(
-      EXPECTED_CONTAINERS.dev.filter((c) => c !== "n8n-1").map((c) => `vpn-enterprise-dev-${c}`),
+      EXPECTED_CONTAINERS.dev
+        .filter((c) => !c.startsWith("n8n-"))
+        .map((c) => `vpn-enterprise-dev-${c}`),
     );
     expect(of(r, VOLUME).map((v) => v.inputs.name)).toContain("vpn-enterprise-dev-n8n-data");
     expect(Object.keys(r.outputs.services.value as Obj)).not.toContain("n8n");
