@@ -104,8 +104,6 @@ export function stackPlan(shape: Shape): StackPlan {
         devMode: { ...devMode, source: dir, ...(name === "api" && { debugPort: 19229 }) },
       });
     }
-  }
-  if (shape === "dev") {
     const gone = { enabled: false, dataProtection: { protect: false, keepWhenDisabled: false } };
     merge("ollama", gone);
     merge("n8n", gone);
