@@ -20,7 +20,7 @@ import { TierNetworks } from "./network";
 import { GRAFANA_PATH } from "./observability/grafana";
 import { MonitoringTier, createMonitoring } from "./observability/tier";
 import { PlatformSecrets } from "./secrets";
-import { serviceVolume } from "./volume";
+import { dataVolumeName, serviceVolume } from "./volume";
 import { ResolvedImage } from "./image";
 import { internalUrl } from "./workload";
 
@@ -157,7 +157,7 @@ export class Platform extends pulumi.ComponentResource {
       volumes[service] = serviceVolume(
         `${name}-${service}-data`,
         {
-          dockerName: `${cfg.namePrefix}-${service}-data`,
+          dockerName: dataVolumeName(cfg.namePrefix, service),
           labels: { ...labels, "vpn-enterprise.service": service },
           protection: cfg.services[service].dataProtection,
         },

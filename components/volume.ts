@@ -3,6 +3,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { DataProtection } from "../config/schema";
 import { dockerLabels } from "./labels";
 
+/** The Docker name of a stateful service's data volume, for those that name it in a message. */
+export function dataVolumeName(namePrefix: string, service: string): string {
+  return `${namePrefix}-${service}-data`;
+}
+
 /**
  * A stateful service's named volume. Protected and retained on delete unless the stack's config
  * opts out, so neither `pulumi destroy` nor a refactor can delete the data by accident.

@@ -5,6 +5,7 @@ import { CATALOG } from "../../config/catalog";
 import { N8nConfig } from "../../config/schema";
 import { N8N_SETTINGS_ENV, N8N_SETTINGS_SCRIPT } from "../../render/n8nSettings";
 import { JobError, jobGate } from "../job";
+import { dataVolumeName } from "../volume";
 import { ServiceContext, Workload, workloadFromConfig } from "../workload";
 
 /** The public path n8n is served under: its catalog route (the edge keeps the prefix). */
@@ -21,7 +22,7 @@ export interface N8nArgs {
   readonly domain: string;
   /**
    * The data volume (workflows, credentials, SQLite, the settings file with the key); it outlives
-   * this component. Its Docker name is `<prefix>-n8n-data` (platform.ts).
+   * this component. Its Docker name is `dataVolumeName(<prefix>, "n8n")`.
    */
   readonly volume: docker.Volume;
   /** Encrypts the credentials n8n stores (a Pulumi secret). Losing it loses them. */
@@ -48,7 +49,7 @@ export class N8n extends AppService {
     const publicBase = `${args.publicUrl}${N8N_PATH}`;
     const base = workloadFromConfig("n8n", cfg, args.context);
     const settingsFile = `${entry.dataPath}/config`;
-    const volumeName = `${args.context.namePrefix}-n8n-data`;
+    const volumeName = dataVolumeName(args.context.namePrefix, "n8n");
     const server = (parent: pulumi.Resource) => {
       const settings = new Workload(
         `${name}-settings`,
