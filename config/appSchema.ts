@@ -166,6 +166,10 @@ export const PLATFORM_ENV = {
     "N8N_BLOCK_ENV_ACCESS_IN_NODE",
     "NODE_ENV",
     "GENERIC_TIMEZONE",
+    // Not set as env: the key is the stack's secrets.n8nEncryptionKey, which the n8n-settings job
+    // writes into n8n's settings file. A stack's own value would contradict it (n8n refuses a
+    // key other than its settings file's), so both names stay the platform's.
+    "N8N_ENCRYPTION_KEY",
     "N8N_ENCRYPTION_KEY_FILE",
   ],
   dbManager: [...NODE_APP_ENV, ...DATABASE_ENV],

@@ -167,6 +167,12 @@ describe("refused, with the key named", () => {
       "services.n8n.env.WEBHOOK_URL",
       "a name the platform does not set itself",
     );
+    // The key is the stack's secret, in n8n's settings file: no env may give another.
+    expectProblem(
+      services({ n8n: { env: { N8N_ENCRYPTION_KEY: "another-key-0123456789" } } }),
+      "services.n8n.env.N8N_ENCRYPTION_KEY",
+      "a name the platform does not set itself",
+    );
   });
 
   test("a service without what it requires", () => {
