@@ -3,7 +3,7 @@ import pulumi from "@pulumi/eslint-plugin";
 import prettier from "eslint-config-prettier";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "bin/**", "coverage/**", "**/*.js", "**/*.mjs"] },
+  { ignores: ["node_modules/**", "bin/**", "coverage/**", "tests/.tmp/**", "**/*.js", "**/*.mjs"] },
   ...tseslint.configs.strictTypeChecked,
   {
     languageOptions: {

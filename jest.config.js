@@ -1,12 +1,13 @@
-/** @type {import('jest').Config} */
-module.exports = {
-  testEnvironment: "node",
-  roots: ["<rootDir>/tests"],
-  testMatch: ["**/*.test.ts"],
-  // The real-engine suite has its own command (npm run test:e2e, jest.e2e.config.js).
-  testPathIgnorePatterns: ["/node_modules/", "<rootDir>/tests/e2e/"],
-  transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json", isolatedModules: false }] },
-  // The program tests register a whole stack under mocks; give them room on a shared 2-core machine.
+/**
+ * `npm test`'s layer: the unit tests and the whole program under mocks. No root, no daemon, no
+ * network, no tool beyond Node. The other layers: jest.tools.config.js (the real tools on the
+ * generated files), jest.images.config.js (the images, built and run), jest.e2e.config.js (the
+ * real Pulumi CLI against a Docker engine).
+ */
+const layer = require("./jest.layer");
+
+module.exports = layer(["tests/unit", "tests/program"], {
+  // Both cores: a program run is a child process, and the next file runs beside it.
+  maxWorkers: 2,
   testTimeout: 60000,
-  reporters: ["default", "<rootDir>/tests/summaryReporter.js"],
-};
+});

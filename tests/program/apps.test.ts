@@ -407,8 +407,8 @@ test("a GPU in config becomes an NVIDIA device request for the Ollama server onl
   ]);
 });
 
-test("a failed model pull fails the deploy with the job's output", () => {
-  const out = runInChild(
+test("a failed model pull fails the deploy with the job's output", async () => {
+  const out = await runInChild(
     path.join(ROOT, "index.ts"),
     "prod",
     cliConfig("prod"),

@@ -188,10 +188,10 @@ describe("a consumer through a StackReference", () => {
     });
   });
 
-  test("refuses a platform whose outputs version it was not written for", () => {
+  test("refuses a platform whose outputs version it was not written for", async () => {
     // The refusal rejects inside the program's outputs: observed in a child process, as `up` would.
     const fixture = asReference(run("prod"));
-    const r = runInChild(
+    const r = await runInChild(
       CONSUMER,
       "consumer",
       { [`${PROJECT}:platformStack`]: reference },
@@ -202,7 +202,7 @@ describe("a consumer through a StackReference", () => {
     expect(r.errors.map((e) => e.message)).toContain(
       "platform outputs version 2; this program reads 1",
     );
-    const fine = runInChild(
+    const fine = await runInChild(
       CONSUMER,
       "consumer",
       { [`${PROJECT}:platformStack`]: reference },

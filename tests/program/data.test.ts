@@ -54,7 +54,7 @@ const DATA_CONSUMERS = ["api-1", "api-2", "api-3", "db-manager-1", "provisioner-
 );
 
 /** The program with the migration job ending as `job` (every other job succeeds). */
-function runFailing(config: Record<string, string>, job: JobResult): ChildRun {
+async function runFailing(config: Record<string, string>, job: JobResult): Promise<ChildRun> {
   return runInChild(PROGRAM, "prod", config, job, "-postgres-migrate-1");
 }
 
@@ -357,7 +357,7 @@ describe("migrations as a deploy step", () => {
     expect(after.outputs.data.value).toMatchObject({ postgres: { schemaVersion: "002_b.sql" } });
   });
 
-  test("a failed migration fails the deploy with the job's last lines; the API is never created", () => {
+  test("a failed migration fails the deploy with the job's last lines; the API is never created", async () => {
     fs.writeFileSync(path.join(dir, "001_a.sql"), "CREATE TABLE a (id int);");
     const failed: JobResult = {
       exitCode: 1,
@@ -366,7 +366,7 @@ describe("migrations as a deploy step", () => {
         "\u0001\u0000\u0000\u0000\u0000\u0000\u0000\u0020applying 001_a.sql\n" +
         '\u0002\u0000\u0000\u0000\u0000\u0000\u0000\u0040migration 001_a.sql failed: ERROR:  relation "a" already exists\n',
     };
-    const out = runFailing(withDir("prod"), failed);
+    const out = await runFailing(withDir("prod"), failed);
     for (const c of DATA_CONSUMERS) expect(out.containers).not.toContain(c);
     expect(out.containers).toContain("vpn-enterprise-prod-postgres-migrate-1");
     // What does not need the database is deployed as usual.
@@ -382,8 +382,8 @@ describe("migrations as a deploy step", () => {
   });
 });
 
-test("a refused ACL file fails the deploy with Redis's answer; what uses Redis is never created", () => {
-  const out = runInChild(
+test("a refused ACL file fails the deploy with Redis's answer; what uses Redis is never created", async () => {
+  const out = await runInChild(
     PROGRAM,
     "prod",
     cliConfig("prod"),
@@ -399,8 +399,8 @@ test("a refused ACL file fails the deploy with Redis's answer; what uses Redis i
   }
 });
 
-test("with the migrations applied the same child run creates the API (the gate, not the runner, held it back)", () => {
-  const child = runFailing(cliConfig("prod"), { exitCode: 0, logs: "" });
+test("with the migrations applied the same child run creates the API (the gate, not the runner, held it back)", async () => {
+  const child = await runFailing(cliConfig("prod"), { exitCode: 0, logs: "" });
   expect(child.errors).toEqual([]);
   for (const c of DATA_CONSUMERS) expect(child.containers).toContain(c);
 });

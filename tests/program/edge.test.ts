@@ -134,8 +134,8 @@ test.each(STACKS)(
   },
 );
 
-test("a config nginx refuses fails the deploy with nginx's message, and nginx is left alone", () => {
-  const out = runInChild(
+test("a config nginx refuses fails the deploy with nginx's message, and nginx is left alone", async () => {
+  const out = await runInChild(
     path.join(ROOT, "index.ts"),
     "prod",
     cliConfig("prod"),

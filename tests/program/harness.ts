@@ -1,34 +1,34 @@
 /**
- * Runs the whole program (index.ts) under Pulumi mocks, with a stack's config as the CLI would pass
- * it, and records every resource with its inputs and options.
+ * Runs a program (index.ts, or a fixture) under Pulumi mocks, with a stack's config as the CLI would
+ * pass it, and records every resource with its inputs and options.
+ *
+ * Each distinct run happens once per `jest` run: the pool that globalSetup.ts starts (runPool.ts)
+ * runs the program in a child Node process (child/record.ts, through tsx) and keeps the result as
+ * JSON for every test file that asks for the same run.
  */
-import { spawnSync } from "child_process";
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as net from "net";
 import * as path from "path";
-import type * as pulumiType from "@pulumi/pulumi";
-import { PROJECT, StackName, cliConfig } from "../stackFiles";
+import { PROJECT, ROOT, StackName, cliConfig } from "../stackFiles";
+import type {
+  ExportedValue,
+  JobResult,
+  RecordedError,
+  RecordedResource,
+  RecordedRun,
+  RunRequest,
+  StackReferenceFixture,
+} from "./runTypes";
+import { PoolAnswer, PoolAsk, RunPool } from "./runPool";
+
+export type { ExportedValue, JobResult, RecordedResource, StackReferenceFixture } from "./runTypes";
+export { MOCK_CERT_PEM, MOCK_KEY_PEM } from "./runTypes";
 
 /** The marker Pulumi's RPC layer wraps secret values in. */
 export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 export const SIG_KEY = "4dabf18193072939515e22adb298388d";
-
-export interface RecordedResource {
-  readonly type: string;
-  readonly name: string;
-  readonly inputs: Record<string, unknown>;
-  readonly protect: boolean;
-  readonly retainOnDelete: boolean;
-  readonly deleteBeforeReplace: boolean;
-  readonly replaceOnChanges: string[];
-  readonly ignoreChanges: string[];
-  readonly additionalSecretOutputs: string[];
-  readonly dependencies: string[];
-  readonly parent: string;
-}
-
-export interface ExportedValue {
-  readonly value: unknown;
-  readonly secret: boolean;
-}
 
 export interface ProgramRun {
   readonly resources: RecordedResource[];
@@ -37,21 +37,6 @@ export interface ProgramRun {
   readonly generatedSecrets: string[];
   readonly error?: Error;
 }
-
-interface MonitorRequest {
-  getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
-  getType(): string;
-  getName(): string;
-  getProtect(): boolean;
-  getRetainondelete(): boolean;
-  getDeletebeforereplace(): boolean;
-  getReplaceonchangesList(): string[];
-  getIgnorechangesList(): string[];
-  getAdditionalsecretoutputsList(): string[];
-  getDependenciesList(): string[];
-  getParent(): string;
-}
-type Register = (req: MonitorRequest, cb: (...a: unknown[]) => void) => Promise<void>;
 
 export function isSecretValue(v: unknown): v is { value: unknown } {
   return (
@@ -74,159 +59,141 @@ export function reveal(v: unknown): unknown {
   return mapSecrets(v, (secret) => reveal(secret.value));
 }
 
-// Each run loads a fresh copy of the Pulumi SDK, which adds its own process exit listeners.
-process.setMaxListeners(50);
-
-/** What a oneShot container (attach: true) reports once it has exited. */
-/** A referenced stack as the engine reports it: its outputs, and the names of the secret ones. */
-export interface StackReferenceFixture {
-  readonly outputs: Readonly<Record<string, unknown>>;
-  readonly secretOutputNames: readonly string[];
-}
-
-export interface JobResult {
-  readonly exitCode: number;
-  readonly logs: string;
-}
-
-/** What the mocked TLS provider hands out (placeholders: nothing parses them under mocks). */
-export const MOCK_KEY_PEM = "-----BEGIN PRIVATE KEY-----\nmock-key\n-----END PRIVATE KEY-----\n";
-export const MOCK_CERT_PEM = "-----BEGIN CERTIFICATE-----\nmock-cert\n-----END CERTIFICATE-----\n";
-
 /** A job that succeeded, as the migration runner reports it. */
 export const JOB_SUCCEEDED: JobResult = {
   exitCode: 0,
   logs: "migrations: applied 1, already applied 0\n",
 };
 
+const INDEX = path.join(ROOT, "index.ts");
+
+let ownPool: RunPool | undefined;
+/**
+ * Asks this jest run's pool (globalSetup.ts) for a run. A test file run by a jest config without
+ * that global setup gets a pool of its own, kept for that file only.
+ */
+function ask(question: PoolAsk): Promise<PoolAnswer> {
+  const socket = process.env.VPN_PROGRAM_RUNS;
+  if (!socket) {
+    ownPool ??= new RunPool(fs.mkdtempSync(path.join(os.tmpdir(), "vpn-program-runs-")), 1);
+    return ownPool.answer(question);
+  }
+  return new Promise((resolve, reject) => {
+    const connection = net.connect(socket);
+    let text = "";
+    connection.on("data", (b: Buffer) => (text += b.toString("utf8")));
+    connection.on("end", () => {
+      try {
+        resolve(JSON.parse(text) as PoolAnswer);
+      } catch {
+        reject(new Error(`the program run pool at ${socket} gave no answer: ${text}`));
+      }
+    });
+    connection.on("error", reject);
+    connection.end(`${JSON.stringify(question)}\n`);
+  });
+}
+
+function errorOf(e: RecordedError): Error {
+  const error = new Error(e.message);
+  error.name = e.name;
+  if (e.stack !== undefined) error.stack = e.stack;
+  return error;
+}
+
+/** Every string in a config value, JSON ones opened. */
+function strings(v: unknown): string[] {
+  if (typeof v === "string") {
+    if (/^[[{]/.test(v)) {
+      try {
+        return strings(JSON.parse(v));
+      } catch {
+        return [v];
+      }
+    }
+    return [v];
+  }
+  if (Array.isArray(v)) return v.flatMap(strings);
+  if (typeof v === "object" && v !== null) return Object.values(v).flatMap(strings);
+  return [];
+}
+
+/** A file's or a directory tree's names and contents, into `hash`. */
+function hashTree(file: string, hash: ReturnType<typeof createHash>): void {
+  const stat = fs.statSync(file);
+  hash.update(`${file}\0${stat.mode}\0`);
+  if (stat.isDirectory()) {
+    for (const entry of fs.readdirSync(file).sort()) hashTree(path.join(file, entry), hash);
+  } else if (stat.isFile()) {
+    hash.update(fs.readFileSync(file));
+  }
+}
+
+/**
+ * What the program reads outside the project for this config: the files and directories an
+ * absolute path in it names (a test's own migrations directory, written between two runs). The
+ * project's own files do not change during a jest run.
+ */
+function externalInputs(config: Readonly<Record<string, string>>): string {
+  const hash = createHash("sha256");
+  for (const value of strings(config)) {
+    if (path.isAbsolute(value) && fs.existsSync(value)) hashTree(value, hash);
+  }
+  return hash.digest("hex");
+}
+
+/** The recorded run of `request`, run now or earlier in this jest run. */
+async function recorded(request: RunRequest): Promise<RecordedRun> {
+  const key = createHash("sha256")
+    .update(JSON.stringify(request))
+    .update(externalInputs(request.config))
+    .digest("hex")
+    .slice(0, 32);
+  const answer = await ask({ key, request });
+  if ("failed" in answer) throw new Error(answer.failed);
+  return JSON.parse(fs.readFileSync(answer.file, "utf8")) as RecordedRun;
+}
+
+export interface RunOptions {
+  preview?: boolean;
+  /** The program to run, absolute or relative to this directory; default the project's index.ts. */
+  program?: string;
+  /** The result of a oneShot container whose name ends with the key; every other one succeeds. */
+  jobs?: Readonly<Record<string, JobResult>>;
+  /** What a StackReference to each stack name reads: its outputs and which are secret. */
+  stackReferences?: Readonly<Record<string, StackReferenceFixture>>;
+}
+
+function request(
+  config: Record<string, string>,
+  stack: string,
+  options: RunOptions,
+  defaultJob: JobResult,
+): RunRequest {
+  return {
+    program: options.program === undefined ? INDEX : path.resolve(__dirname, options.program),
+    project: PROJECT,
+    stack,
+    config,
+    preview: options.preview ?? false,
+    jobs: options.jobs ?? {},
+    defaultJob,
+    stackReferences: options.stackReferences ?? {},
+  };
+}
+
 export async function runProgram(
   config: Record<string, string>,
   stack: string,
-  options: {
-    preview?: boolean;
-    program?: string;
-    /** The result of each oneShot container, by container name; default success. */
-    job?: (containerName: string) => JobResult;
-    /** What a StackReference to each stack name reads: its outputs and which are secret. */
-    stackReferences?: Readonly<Record<string, StackReferenceFixture>>;
-  } = {},
+  options: RunOptions = {},
 ): Promise<ProgramRun> {
-  const inputs = new Map<string, Record<string, unknown>>();
-  const opts = new Map<string, Omit<RecordedResource, "inputs">>();
-  const generatedSecrets: string[] = [];
-  let pulumi!: typeof pulumiType;
-  let settings!: typeof import("@pulumi/pulumi/runtime/settings");
-  let program: Record<string, unknown> = {};
-  let error: Error | undefined;
-
-  // isolateModules needs synchronous requires: each run gets a fresh SDK, mocks and program.
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  jest.isolateModules(() => {
-    pulumi = require("@pulumi/pulumi") as typeof pulumiType;
-    settings = require("@pulumi/pulumi/runtime/settings") as typeof settings;
-    void pulumi.runtime.setMocks(
-      {
-        newResource(args) {
-          const state: Record<string, unknown> = { ...(args.inputs as Record<string, unknown>) };
-          if (args.type === "random:index/randomPassword:RandomPassword") {
-            const value = `GENERATED${generatedSecrets.length}x${args.name.replace(/\W/g, "")}`;
-            generatedSecrets.push(value);
-            state.result = value;
-          }
-          if (args.type === "random:index/randomString:RandomString") {
-            state.result = `salt${args.name.replace(/\W/g, "")}`.slice(0, 16);
-          }
-          if (args.type === "tls:index/privateKey:PrivateKey") {
-            state.privateKeyPem = MOCK_KEY_PEM;
-          }
-          if (args.type === "tls:index/selfSignedCert:SelfSignedCert") {
-            state.certPem = MOCK_CERT_PEM;
-            state.validityEndTime = "2027-11-25T00:00:00Z";
-          }
-          if (args.type === "pulumi:pulumi:StackReference") {
-            const ref = options.stackReferences?.[String(state.name)];
-            if (!ref) throw new Error(`no stack reference fixture for ${String(state.name)}`);
-            state.outputs = ref.outputs;
-            state.secretOutputNames = ref.secretOutputNames;
-          }
-          if (args.type === "docker:index/remoteImage:RemoteImage") {
-            state.imageId = `sha256:mock-${String(state.name)}`;
-            // What the engine reports for a pulled image; nothing for one it built from git.
-            if (state.build === undefined) state.repoDigest = `${String(state.name)}@sha256:mock`;
-          }
-          if (args.type === "docker:index/image:Image") {
-            state.repoDigest = `sha256:mock-build-${String(state.imageName)}`;
-          }
-          if (args.type === "docker:index/container:Container" && state.attach === true) {
-            const result = (options.job ?? (() => JOB_SUCCEEDED))(String(state.name));
-            state.exitCode = result.exitCode;
-            state.containerLogs = result.logs;
-          }
-          return { id: `${args.name}-id`, state };
-        },
-        call: (args) => args.inputs as Record<string, unknown>,
-      },
-      PROJECT,
-      stack,
-      options.preview ?? false,
-    );
-    const monitor = settings.getMonitor() as unknown as { registerResource: Register };
-    const original = monitor.registerResource.bind(monitor);
-    monitor.registerResource = (req, cb) => {
-      // The request as serialised for the engine: nested secrets stay where they are (the mocks'
-      // own deserialisation lifts a secret to the top of the property that holds it).
-      inputs.set(`${req.getType()}::${req.getName()}`, req.getObject()?.toJavaScript() ?? {});
-      opts.set(`${req.getType()}::${req.getName()}`, {
-        type: req.getType(),
-        name: req.getName(),
-        protect: req.getProtect(),
-        retainOnDelete: req.getRetainondelete(),
-        deleteBeforeReplace: req.getDeletebeforereplace(),
-        replaceOnChanges: req.getReplaceonchangesList(),
-        ignoreChanges: req.getIgnorechangesList(),
-        additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
-        dependencies: req.getDependenciesList(),
-        parent: req.getParent(),
-      });
-      return original(req, cb);
-    };
-    pulumi.runtime.setAllConfig(config);
-    try {
-      program = require(options.program ?? "../../index") as Record<string, unknown>;
-    } catch (e) {
-      error = e as Error;
-    }
-  });
-  /* eslint-enable @typescript-eslint/no-require-imports */
-
-  const outputs: Record<string, ExportedValue> = {};
-  // A failed output (a failed migration gate) makes the run's error, as it fails a real `up`.
-  try {
-    for (const [key, value] of Object.entries(program)) {
-      if (pulumi.Output.isInstance(value)) {
-        try {
-          // The SDK's own promise of the value: unlike apply, it also settles on a failure.
-          const settled = (value as unknown as { promise(): Promise<unknown> }).promise();
-          outputs[key] = { value: await settled, secret: await pulumi.isSecret(value) };
-        } catch (e) {
-          error ??= e as Error;
-        }
-      } else {
-        outputs[key] = { value, secret: false };
-      }
-    }
-    await settings.disconnect().catch((e: unknown) => {
-      error ??= e as Error;
-    });
-  } catch (e) {
-    error ??= e as Error;
-  }
-
-  const resources = [...opts.entries()].map(([key, o]) => ({
-    ...o,
-    inputs: inputs.get(key) ?? {},
-  }));
-  return { resources, outputs, generatedSecrets, error };
+  const r = await recorded(request(config, stack, options, JOB_SUCCEEDED));
+  return {
+    resources: r.resources,
+    outputs: r.outputs,
+    generatedSecrets: r.generatedSecrets,
+    ...(r.error && { error: errorOf(r.error) }),
+  };
 }
 
 /**
@@ -239,7 +206,8 @@ export function runEachStack<S extends string>(
 ): (stack: S) => ProgramRun {
   const runs = new Map<S, ProgramRun>();
   beforeAll(async () => {
-    for (const stack of stacks) runs.set(stack, await runProgram(configOf(stack), stack));
+    const done = await Promise.all(stacks.map((stack) => runProgram(configOf(stack), stack)));
+    stacks.forEach((stack, i) => runs.set(stack, done[i]));
   });
   return (stack) => {
     const r = runs.get(stack);
@@ -249,43 +217,38 @@ export function runEachStack<S extends string>(
   };
 }
 
-/** What a program run in a child process registered and which failures reached no caller. */
+/** What a program registered and which failures reached no caller (the language host's view). */
 export interface ChildRun {
   readonly containers: string[];
   readonly errors: { name?: string; message: string }[];
 }
 
 /**
- * Runs a program under mocks in a plain Node child process (child/failingRun.js), where a failure
- * that reaches no caller (a rejected gate inside a registration) can be observed: inside jest it
- * would be pinned on the running test. Every oneShot container gets `job`, or only those whose
- * name ends with `only`.
+ * A run's failures as the language host reports them: the program's own error and every failure
+ * that reached no caller (a rejected gate inside a registration). Every oneShot container gets
+ * `job`, or only those whose name ends with `only`.
  */
-export function runInChild(
+export async function runInChild(
   program: string,
   stack: string,
   config: Record<string, string>,
   job: JobResult,
   only?: string,
   stackReferences: Readonly<Record<string, StackReferenceFixture>> = {},
-): ChildRun {
-  // Its exit status is the SDK's (it reports promises still pending at exit); stdout is the result.
-  const { stdout } = spawnSync(
-    process.execPath,
-    [path.join(__dirname, "child", "failingRun.js"), program, stack],
-    {
-      env: {
-        ...process.env,
-        VPN_CONFIG: JSON.stringify(config),
-        VPN_JOB_RESULT: JSON.stringify(job),
-        ...(only !== undefined && { VPN_JOB_ONLY: only }),
-        VPN_STACK_REFERENCES: JSON.stringify(stackReferences),
-      },
-      cwd: path.resolve(__dirname, "..", ".."),
-      encoding: "utf8",
-    },
+): Promise<ChildRun> {
+  const options: RunOptions = { program, stackReferences };
+  const r = await recorded(
+    only === undefined
+      ? request(config, stack, options, job)
+      : request(config, stack, { ...options, jobs: { [only]: job } }, { exitCode: 0, logs: "" }),
   );
-  return JSON.parse(stdout) as ChildRun;
+  return {
+    containers: r.containers,
+    errors: [...(r.thrown ? [r.thrown] : []), ...r.unhandled].map((e) => ({
+      name: e.name,
+      message: e.message,
+    })),
+  };
 }
 
 /** A stack's CLI config with `change` merged into its `services`, key by key per service. */

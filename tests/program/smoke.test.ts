@@ -9,8 +9,6 @@ import { parseStackConfig } from "../../config/load";
 import * as path from "path";
 import { PROJECT, ROOT, STACKS, cliConfig, projectValues } from "../stackFiles";
 import {
-  JOB_SUCCEEDED,
-  JobResult,
   MOCK_CERT_PEM,
   ProgramRun,
   RecordedResource,
@@ -116,8 +114,7 @@ describe.each(STACKS)("the %s stack's smoke check", (stack) => {
   test("its result is the smokeCheck output: the container and the checks that passed", async () => {
     const logs = "PASS edge health: GET x -> 200\nNOTE left out\nall 1 checks passed\n";
     const r = await runProgram(cliConfig(stack), stack, {
-      job: (name): JobResult =>
-        name.endsWith("-nginx-smoke-1") ? { exitCode: 0, logs } : JOB_SUCCEEDED,
+      jobs: { "-nginx-smoke-1": { exitCode: 0, logs } },
     });
     expect(r.error).toBeUndefined();
     expect(r.outputs.smokeCheck).toEqual({
@@ -135,8 +132,14 @@ describe.each(STACKS)("the %s stack's smoke check", (stack) => {
  * The prod program's error when only the smoke job exits with `exitCode` and `logs`. The failure
  * reaches no caller inside the program (as a failed `up` reports it): observed in a child process.
  */
-function smokeFailure(exitCode: number, logs: string): string {
-  const r = runInChild(PROGRAM, "prod", cliConfig("prod"), { exitCode, logs }, "-nginx-smoke-1");
+async function smokeFailure(exitCode: number, logs: string): Promise<string> {
+  const r = await runInChild(
+    PROGRAM,
+    "prod",
+    cliConfig("prod"),
+    { exitCode, logs },
+    "-nginx-smoke-1",
+  );
   expect(r.containers).toContain("vpn-enterprise-prod-nginx-smoke-1");
   // One failure (the SDK may report the same rejection once per promise that carries it).
   expect([...new Set(r.errors.map((e) => `${e.name}: ${e.message}`))]).toHaveLength(1);
@@ -145,14 +148,14 @@ function smokeFailure(exitCode: number, logs: string): string {
 }
 
 describe("a failed smoke check", () => {
-  test("fails the run with each failing route and status, and says how to go on", () => {
+  test("fails the run with each failing route and status, and says how to go on", async () => {
     const logs = [
       "PASS edge health: GET https://vpn.example.com/health -> 200",
       "FAIL route /api/ai/ (pythonAi): GET https://vpn.example.com/api/ai/health -> 502, expected 2xx, after 20 tries",
       "FAIL route /grafana/ (grafana), logged in: GET https://vpn.example.com/grafana/api/health -> 401, expected 2xx, after 1 tries",
       "2 check(s) failed",
     ].join("\n");
-    const message = smokeFailure(1, logs);
+    const message = await smokeFailure(1, logs);
     expect(message).toContain(
       "The post-deploy smoke check failed (container vpn-enterprise-prod-nginx-smoke-1, exit code 1)",
     );
@@ -167,9 +170,9 @@ describe("a failed smoke check", () => {
     );
   });
 
-  test("without FAIL lines (the script could not run), the last lines of its output", () => {
+  test("without FAIL lines (the script could not run), the last lines of its output", async () => {
     const logs = "/bin/sh: /run/smoke/check.sh: Permission denied\n";
-    const message = smokeFailure(126, logs);
+    const message = await smokeFailure(126, logs);
     expect(message).toContain("exit code 126");
     expect(message).toContain("  /bin/sh: /run/smoke/check.sh: Permission denied");
   });

@@ -130,8 +130,8 @@ test("secret files and new volumes: a carrier hands them to the user, even with 
   ).toEqual([expect.stringMatching(/::worker-files$/)]);
 });
 
-test("a chown that fails fails the deploy with the carrier's output, and no replica starts", () => {
-  const out = runInChild(
+test("a chown that fails fails the deploy with the carrier's output, and no replica starts", async () => {
+  const out = await runInChild(
     path.join(__dirname, "fixtures", "workloads.ts"),
     "test",
     {},
