@@ -786,11 +786,6 @@ export function platformSuite(shape: Shape): void {
       ]);
       expect(JSON.parse(version)).toEqual({ version: "0.9.0" });
     });
-
-    test.skip("Ollama's model pull job pulls the configured models (not run: no model registry is reachable from this machine)", () => {
-      // Pulumi.prod.yaml's services.ollama.models is [] on this stack (stacks.ts); the job's
-      // failure path is tested under mocks (tests/program/apps.test.ts).
-    });
   }
 
   test("the state keeps secrets encrypted: every secret file, and the output of jobs that hold them", () => {

@@ -66,17 +66,24 @@ describe.each(STACKS)("the %s stack's data tier", (stack) => {
   test("every password reaches its container only as a secret file (0400)", () => {
     const r = run(stack);
     expect(r.generatedSecrets).toHaveLength(SECRET_NAMES.length);
+    const delivered = new Set<string>();
     for (const c of containers(r)) {
       for (const u of uploads(r, c)) {
         const text = JSON.stringify(reveal(u.content));
-        const holdsSecret = r.generatedSecrets.some((s) => text.includes(s));
-        if (holdsSecret) {
+        const held = r.generatedSecrets.filter((s) => text.includes(s));
+        for (const s of held) delivered.add(s);
+        if (held.length > 0) {
           expect([u.file, isSecretValue(u.content), u.permissions]).toEqual([u.file, true, "0400"]);
         }
       }
       const exposed = JSON.stringify([c.inputs.envs, c.inputs.command, c.inputs.healthcheck]);
       for (const s of r.generatedSecrets) expect(exposed).not.toContain(s);
     }
+    // The data tier's passwords do reach their containers, so the check above had files to judge
+    // (the mocks name each generated value after its secret).
+    const dataPasswords = r.generatedSecrets.filter((s) => /postgres|redis/i.test(s));
+    expect(dataPasswords.length).toBeGreaterThanOrEqual(3);
+    for (const s of dataPasswords) expect([s, delivered.has(s)]).toEqual([s, true]);
   });
 
   test("PostgreSQL runs the rendered settings, init.sql on first start, a pg_isready check", () => {
@@ -319,6 +326,8 @@ test("turning the exporters on changes the migration job and Redis's live users,
       ),
     ].sort(),
   );
+  // Prometheus does gain the new jobs and rules.
+  expect(changed).toContain("vpn-prometheus-server-files");
   for (const server of ["vpn-postgres-server-1", "vpn-redis-server-1"]) {
     expect(changed).not.toContain(server);
   }

@@ -58,6 +58,30 @@ test("hadolint is installed", () => {
   expect(probe.stdout).toMatch(/Haskell Dockerfile Linter \d+\.\d+/);
 });
 
+/** The Dockerfiles whose base is Node's image: the ones a dev stack bind-mounts sources into. */
+const NODE_DOCKERFILES = DOCKERFILES.filter((file) =>
+  (parsed(file).preamble.find((ins) => /^BASE_IMAGE=/.test(ins.args))?.args ?? "").startsWith(
+    "BASE_IMAGE=node:",
+  ),
+);
+
+test("the Node images are the API's and the dashboard's", () => {
+  expect(NODE_DOCKERFILES.map(rel)).toEqual([
+    "docker/node-service/Dockerfile",
+    "docker/web/Dockerfile",
+  ]);
+});
+
+test.each(NODE_DOCKERFILES.map((file) => [rel(file), file]))(
+  "%s also has a `dev` stage for the bind-mounted dev stack",
+  (_name, file) => {
+    const dev = parsed(file).stages.find((s) => s.name === "dev");
+    if (!dev) throw new Error(`${rel(file)} has no \`dev\` stage`);
+    expect(last(dev, "USER")?.args).toBe("1001:1001");
+    expect(execForm(last(dev, "ENTRYPOINT"))).toEqual(["/usr/bin/tini", "--"]);
+  },
+);
+
 describe.each(DOCKERFILES.map((file) => [rel(file), file]))("%s", (_name, file) => {
   test("passes hadolint at --failure-threshold style", () => {
     const result = hadolint(["--no-color", "--failure-threshold", "style", file]);
@@ -96,18 +120,6 @@ describe.each(DOCKERFILES.map((file) => [rel(file), file]))("%s", (_name, file) 
     expect(stages.length).toBeGreaterThanOrEqual(2);
     expect(stages[stages.length - 1].name).toBe("runtime");
     expect(stages.filter((s) => s.name === "runtime")).toHaveLength(1);
-  });
-
-  test("a Node image also has a `dev` stage for the bind-mounted dev stack", () => {
-    const { preamble, stages } = parsed(file);
-    const base = preamble.find((ins) => /^BASE_IMAGE=/.test(ins.args))?.args ?? "";
-    if (!/^BASE_IMAGE=node:/.test(base)) return;
-    const dev = stages.find((s) => s.name === "dev");
-    expect(dev).toBeDefined();
-    if (dev) {
-      expect(last(dev, "USER")?.args).toBe("1001:1001");
-      expect(execForm(last(dev, "ENTRYPOINT"))).toEqual(["/usr/bin/tini", "--"]);
-    }
   });
 
   test("the runtime stage runs as 1001:1001 under tini, from /app", () => {

@@ -79,17 +79,16 @@ function validate(
     },
   };
   const messages: string[] = [];
-  const report = jest.fn((m: string) => {
+  const report: ReportViolation = (m) => {
     messages.push(m);
-  });
+  };
   const validations = [policy.validateResource ?? []].flat();
   try {
-    for (const v of validations) void v(args, report as ReportViolation);
+    for (const v of validations) void v(args, report);
   } catch (e) {
     if (e instanceof NotApplicable) return "not applicable";
     throw e;
   }
-  expect(report).toHaveBeenCalledTimes(messages.length);
   return messages;
 }
 
