@@ -3,7 +3,7 @@ import { CATALOG, CatalogEntry, SERVICE_NAMES } from "../../config/catalog";
 import { PLATFORM_ENV } from "../../config/appSchema";
 import { N8N_SETTINGS_SCRIPT } from "../../render/n8nSettings";
 import { hostName } from "../../components/workload";
-import { PROJECT, ROOT, STACKS, cliConfig } from "../stackFiles";
+import { PROJECT, ROOT, STACKS, StackName, cliConfig } from "../stackFiles";
 import * as path from "path";
 import {
   ProgramRun,
@@ -13,8 +13,10 @@ import {
   reveal,
   runEachStack,
   runInChild,
+  runProgram,
   runWithServices,
   runningContainers,
+  servicesWith,
   uploadsOf,
 } from "./harness";
 
@@ -24,6 +26,21 @@ const REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage";
 
 type Obj = Record<string, unknown>;
 const run = runEachStack(STACKS, cliConfig);
+
+/**
+ * The API, the web dashboard and Ollama alone (fixtures/appServices.ts) with `change` merged into
+ * a stack's services: for what varies one app service, without running the whole stack again.
+ */
+async function runAppServices(
+  stack: StackName,
+  change: Readonly<Record<string, unknown>>,
+): Promise<ProgramRun> {
+  const r = await runProgram(servicesWith(stack, change), stack, {
+    program: "./fixtures/appServices",
+  });
+  if (r.error) throw r.error;
+  return r;
+}
 const containers = runningContainers;
 const serviceOf = (c: RecordedResource) =>
   labelsOf(c)["vpn-enterprise.service"] as string | undefined;
@@ -351,7 +368,7 @@ describe("development mode comes from the yaml, never from the stack name", () =
   });
 
   test("a custom hot-reload command (a Next.js app's) is run as given", async () => {
-    const r = await runWithServices("dev", {
+    const r = await runAppServices("dev", {
       web: { devMode: { source: "examples/web", command: ["npx", "next", "dev", "-p", "3001"] } },
     });
     expect(ofService(r, "web")[0].inputs.command).toEqual(["npx", "next", "dev", "-p", "3001"]);
@@ -395,13 +412,13 @@ describe("disabling an app service", () => {
 });
 
 test("a GPU in config becomes an NVIDIA device request for the Ollama server only", async () => {
-  const r = await runWithServices("prod", { ollama: { models: [], gpu: "all" } });
+  const r = await runAppServices("prod", { ollama: { models: [], gpu: "all" } });
   expect(one(r, "ollama").inputs.deviceRequests).toEqual([
     { driver: "nvidia", count: -1, capabilities: ["gpu"] },
   ]);
   const others = containers(r).filter((c) => serviceOf(c) !== "ollama");
   for (const c of others) expect(c.inputs.deviceRequests).toBeUndefined();
-  const two = await runWithServices("prod", { ollama: { gpu: 2 } });
+  const two = await runAppServices("prod", { ollama: { gpu: 2 } });
   expect(one(two, "ollama").inputs.deviceRequests).toEqual([
     { driver: "nvidia", count: 2, capabilities: ["gpu"] },
   ]);
@@ -425,7 +442,7 @@ test("a failed model pull fails the deploy with the job's output", async () => {
 
 describe("images from config", () => {
   test("a prebuilt image reference is pulled, not built", async () => {
-    const r = await runWithServices("prod", { web: { image: { ref: "ghcr.io/acme/web:1.4.2" } } });
+    const r = await runAppServices("prod", { web: { image: { ref: "ghcr.io/acme/web:1.4.2" } } });
     expect(r.resources.find((x) => x.name === "vpn-web-server-image")).toMatchObject({
       type: REMOTE_IMAGE,
       inputs: { name: "ghcr.io/acme/web:1.4.2", keepLocally: true },
@@ -435,7 +452,7 @@ describe("images from config", () => {
 
   test("a git URL is built by the engine from that ref, with nothing of the project sent", async () => {
     const url = "https://github.com/acme/vpn-enterprise.git#v2.3.0:apps/api";
-    const r = await runWithServices("prod", {
+    const r = await runAppServices("prod", {
       api: { image: { build: { context: url, args: { BASE_IMAGE: "mirror.local/node:20" } } } },
     });
     expect(r.resources.find((x) => x.name === "vpn-api-server-image")).toMatchObject({

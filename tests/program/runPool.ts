@@ -53,9 +53,9 @@ class Runner {
       while ((at = this.lineBuffer.indexOf("\n")) >= 0) {
         const line = this.lineBuffer.slice(0, at);
         this.lineBuffer = this.lineBuffer.slice(at + 1);
-        const parsed = JSON.parse(line) as { done: string; held: boolean } | { failed: string };
-        // A runner ends after a held run (or a failure): it takes no other.
-        if (!("done" in parsed) || parsed.held) this.retired = true;
+        const parsed = JSON.parse(line) as { done: string } | { failed: string };
+        // A runner that failed ends: it takes no other run.
+        if (!("done" in parsed)) this.retired = true;
         this.settle("done" in parsed ? { file: parsed.done } : parsed);
       }
     });
@@ -109,6 +109,8 @@ export class RunPool {
     readonly dir: string,
     private readonly size: number,
   ) {
+    // Started now, so loading the SDK overlaps with jest starting its workers.
+    for (let i = 0; i < size; i++) this.runners.add(new Runner((r) => this.runners.delete(r)));
     // Half-open: the client ends its side once it has asked; the answer still goes back.
     this.server = net.createServer({ allowHalfOpen: true }, (socket) => {
       let text = "";

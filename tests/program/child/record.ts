@@ -9,11 +9,12 @@
  * observes it, as an unhandled rejection, instead of being pinned on whichever test is running.
  *
  * Protocol: one request per line on stdin, `{ request, out }`; the RecordedRun is written to `out`
- * and `{ done: out, held }` (or `{ failed }`) printed as a line. The SDK is loaded once; each run
+ * and `{ done: out }` (or `{ failed }`) printed as a line. The SDK is loaded once; each run
  * gets a store of its own (the SDK's withLocalStorage, as the Automation API runs inline programs)
  * and a fresh copy of the project's modules. While a run is in progress stdin does not hold the
  * event loop, so a run held by a failed gate ends as the language host's does, when the loop runs
- * dry (beforeExit). After a held run the process answers and exits: nothing of it reaches the next.
+ * dry (beforeExit). What such a run leaves waiting can never move again (the loop had nothing left
+ * to do for it), so the next run shares the process safely.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -102,10 +103,7 @@ function jobFor(request: RunRequest, containerName: string): JobResult {
  * Runs `request`'s program and records it. `idle` resolves (false) once the run can make no more
  * progress: the end of a run that a failed gate holds.
  */
-async function record(
-  request: RunRequest,
-  idle: () => Promise<false>,
-): Promise<{ run: RecordedRun; held: boolean }> {
+async function record(request: RunRequest, idle: () => Promise<false>): Promise<RecordedRun> {
   const registered = new Map<string, Omit<RecordedResource, "inputs">>();
   const inputs = new Map<string, Record<string, unknown>>();
   const generatedSecrets: string[] = [];
@@ -250,19 +248,26 @@ async function record(
     inputs: inputs.get(key) ?? {},
   }));
   current = undefined;
-  return {
-    run: { resources, outputs, generatedSecrets, containers, unhandled, thrown, error },
-    held: !registeredAll,
-  };
+  return { resources, outputs, generatedSecrets, containers, unhandled, thrown, error };
 }
 
 /** The end of the event loop's work: the language host's own end of a program. */
+const drainListeners = new Set<() => void>();
 function drained(): Promise<false> {
   return new Promise((resolve) => {
-    process.once("beforeExit", () => {
+    const listener = () => {
+      drainListeners.delete(listener);
       resolve(false);
-    });
+    };
+    drainListeners.add(listener);
+    process.once("beforeExit", listener);
   });
+}
+
+/** Drops what `drained` left waiting, once a run has ended without the loop running dry. */
+function forgetDrained(): void {
+  for (const listener of drainListeners) process.removeListener("beforeExit", listener);
+  drainListeners.clear();
 }
 
 /** Forgets the project's modules, so the next require runs the program anew. */
@@ -306,24 +311,24 @@ async function serve(): Promise<void> {
     if (line === undefined) continue;
     const { request, out } = JSON.parse(line) as { request: RunRequest; out: string };
     forgetProgram();
-    let held = false;
     try {
       // The run alone may hold the event loop: stdin waits until it is over.
       process.stdin.pause();
       stdin.unref();
       const done = await store.withLocalStorage(() => record(request, drained));
+      forgetDrained();
       stdin.ref();
       process.stdin.resume();
-      held = done.held;
-      fs.writeFileSync(`${out}.tmp`, JSON.stringify(done.run));
+      fs.writeFileSync(`${out}.tmp`, JSON.stringify(done));
       fs.renameSync(`${out}.tmp`, out);
-      process.stdout.write(`${JSON.stringify({ done: out, held })}\n`);
+      process.stdout.write(`${JSON.stringify({ done: out })}\n`);
     } catch (e) {
-      process.stdout.write(`${JSON.stringify({ failed: describe(e).stack ?? String(e) })}\n`);
-      held = true;
+      // The runner itself failed: it answers and ends, and the pool starts another.
+      process.stdout.write(`${JSON.stringify({ failed: describe(e).stack ?? String(e) })}\n`, () =>
+        process.exit(1),
+      );
+      return;
     }
-    // A held run leaves promises that may still move: end here rather than share the process.
-    if (held) process.stdout.write("", () => process.exit(0));
   }
 }
 
