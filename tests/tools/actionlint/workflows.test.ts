@@ -115,6 +115,28 @@ function strings(value: unknown, path: string[] = []): [string[], string][] {
   return [];
 }
 
+/**
+ * Where a workflow lets a secret out: a `secrets.` reference anywhere but the env of a step
+ * (jobs.<job>.steps.<n>.env.<NAME>), or a run step that names a secret or traces with `set -x`.
+ */
+function secretLeaks(wf: Workflow): string[] {
+  const leaks: string[] = [];
+  for (const [path, text] of strings(wf)) {
+    if (!text.includes("secrets.")) continue;
+    if (path[0] !== "jobs" || path[2] !== "steps" || path[4] !== "env") {
+      leaks.push(`${path.join(".")}: a secret outside a step's env`);
+    }
+  }
+  for (const [name, job] of Object.entries(wf.jobs)) {
+    job.steps.forEach((step, n) => {
+      if (/secrets\.|set -x/.test(step.run ?? "")) {
+        leaks.push(`jobs.${name}.steps.${n}.run: names a secret or traces: ${step.run ?? ""}`);
+      }
+    });
+  }
+  return leaks;
+}
+
 describe("actionlint", () => {
   test("every workflow passes actionlint with shellcheck", () => {
     const files = workflowFiles();
@@ -204,30 +226,32 @@ describe("what the workflows do", () => {
 
   test("secrets reach steps only through the env of the step that needs them", () => {
     for (const file of workflowFiles()) {
-      const wf = workflow(file);
-      for (const [path, text] of strings(wf)) {
-        if (!text.includes("secrets.")) continue;
-        // jobs.<job>.steps.<n>.env.<NAME>
-        expect([file, path.join("."), path[0], path[2], path[4]]).toEqual([
-          file,
-          path.join("."),
-          "jobs",
-          "steps",
-          "env",
-        ]);
-      }
-      for (const step of allSteps(wf)) {
-        expect([file, step.run ?? ""]).not.toEqual([
-          file,
-          expect.stringMatching(/secrets\.|set -x/),
-        ]);
-      }
+      expect([file, secretLeaks(workflow(file))]).toEqual([file, []]);
     }
   });
 
-  test("the check above finds a secret in a run step", () => {
-    const leaky = { jobs: { j: { steps: [{ run: "echo ${{ secrets.X }}" }] } } };
-    expect(strings(leaky)).toEqual([[["jobs", "j", "steps", "0", "run"], "echo ${{ secrets.X }}"]]);
+  test("the check above reports a secret outside a step's env and a run step that could print one", () => {
+    const token = "${{ secrets.X }}";
+    const clean: Workflow = {
+      on: {},
+      jobs: { j: { steps: [{ run: "deploy", env: { TOKEN: token } }] } },
+    };
+    expect(secretLeaks(clean)).toEqual([]);
+
+    const leaky: Workflow = { on: {}, jobs: { j: { steps: [{ run: `echo ${token}` }] } } };
+    expect(secretLeaks(leaky)).toEqual([
+      "jobs.j.steps.0.run: a secret outside a step's env",
+      `jobs.j.steps.0.run: names a secret or traces: echo ${token}`,
+    ]);
+
+    const jobWide: Workflow = {
+      on: {},
+      jobs: { j: { env: { TOKEN: token }, steps: [{ run: "set -x; deploy" }] } },
+    };
+    expect(secretLeaks(jobWide)).toEqual([
+      "jobs.j.env.TOKEN: a secret outside a step's env",
+      "jobs.j.steps.0.run: names a secret or traces: set -x; deploy",
+    ]);
   });
 
   test("actions are pinned to a major version at least", () => {

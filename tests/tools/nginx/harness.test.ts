@@ -384,36 +384,3 @@ test("the TLS client can speak TLS 1.0, so a refusal by nginx is nginx's", async
   expect([tls1.ok, tls1.protocol]).toEqual([true, "TLSv1"]);
   expect(tlsHandshake({ port, servername: "legacy.test", version: "tls1_2" }).ok).toBe(false);
 });
-
-test("nginx with ssl_protocols TLSv1.2 TLSv1.3 refuses TLS 1.0 and 1.1", async () => {
-  const certs = tempDir();
-  makeCertificate("edge.test", certs, 2);
-  const dir = tempDir();
-  const listen = await freePort();
-  writeConf(
-    dir,
-    `server {
-    listen 127.0.0.1:${listen} ssl;
-    server_name edge.test;
-    ssl_certificate /etc/nginx/certs/edge.test.crt;
-    ssl_certificate_key /etc/nginx/certs/edge.test.key;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    return 200 "$ssl_protocol";
-  }`,
-  );
-  const nginx = await startNginx({ [CONF_DIR]: dir, "/etc/nginx/certs": certs }, CONF);
-  cleanup.push(() => nginx.stop());
-  const versions = ["tls1", "tls1_1", "tls1_2", "tls1_3"] as const;
-  const results = versions.map((version) => {
-    const result = tlsHandshake({ port: listen, servername: "edge.test", version });
-    return [version, result.ok, result.protocol];
-  });
-  expect(results).toEqual([
-    ["tls1", false, undefined],
-    ["tls1_1", false, undefined],
-    ["tls1_2", true, "TLSv1.2"],
-    ["tls1_3", true, "TLSv1.3"],
-  ]);
-  const reply = await request({ port: listen, path: "/", tls: { servername: "edge.test" } });
-  expect([reply.status, reply.body]).toEqual([200, "TLSv1.3"]);
-});
