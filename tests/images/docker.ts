@@ -50,7 +50,7 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 export function imageTestsSkipReason(suite: string): string | undefined {
   const reason =
     process.env.VPN_IMAGE_TESTS !== "1"
-      ? "VPN_IMAGE_TESTS=1 is not set (run as root: VPN_IMAGE_TESTS=1 npx jest tests/images)"
+      ? "VPN_IMAGE_TESTS=1 is not set (run as root: VPN_IMAGE_TESTS=1 npm run test:images)"
       : process.getuid?.() !== 0
         ? "not root (prepare.sh installs packages and starts dockerd)"
         : undefined;

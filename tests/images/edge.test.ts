@@ -21,7 +21,7 @@
  * /bin/sh and its applets (wget, mv -T, ...) first on PATH, standing in for nginx:1.28.0-alpine,
  * since Docker Hub is out of reach.
  *
- *   VPN_IMAGE_TESTS=1 npx jest tests/images/edge
+ *   VPN_IMAGE_TESTS=1 npm run test:images -- tests/images/edge
  *
  * Containers are created through the Engine API (the socket of DOCKER_HOST, default
  * /var/run/docker.sock) because the CLI cannot express what the provider sends: an exec-form

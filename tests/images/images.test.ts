@@ -10,7 +10,7 @@
  * vpn-test/{node,python}-base:bookworm from it, since Docker Hub is out of reach. About 75 s the
  * first time, seconds afterwards.
  *
- *   VPN_IMAGE_TESTS=1 npx jest tests/images
+ *   VPN_IMAGE_TESTS=1 npm run test:images
  *
  * Builds use Debian's client (/usr/bin/docker, 20.10, override with VPN_DOCKER) with BuildKit, so
  * docker/<x>/Dockerfile.dockerignore applies. The built images (vpn-test/<x>:test, :dev) and the

@@ -20,7 +20,7 @@
  * Opt-in like images.test.ts: VPN_IMAGE_TESTS=1 and root; otherwise every test is reported as
  * skipped, never as passed.
  *
- *   VPN_IMAGE_TESTS=1 npx jest tests/images/monitoring
+ *   VPN_IMAGE_TESTS=1 npm run test:images -- tests/images/monitoring
  *
  * Everything this run makes is named vpn-mon-test-<pid>-* and removed afterwards (also the host's
  * /dev/disk when Docker had to create it for cAdvisor's bind, and the file written into /dev/shm).

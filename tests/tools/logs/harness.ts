@@ -118,7 +118,7 @@ export function logValidatorsSkipReason(suite: string): string | undefined {
     Object.values(BIN_VARIABLE).some((name) => (process.env[name] ?? "") !== "");
   if (asked) return undefined;
   const reason =
-    "neither VPN_LOG_VALIDATORS=1 nor VPN_LOKI_BIN/VPN_PROMTAIL_BIN is set (run: VPN_LOKI_BIN=<loki 3.5> VPN_PROMTAIL_BIN=<promtail 3.5> npx jest tests/tools/logs/lokiPromtail.test.ts)";
+    "neither VPN_LOG_VALIDATORS=1 nor VPN_LOKI_BIN/VPN_PROMTAIL_BIN is set (run: VPN_LOKI_BIN=<loki 3.5> VPN_PROMTAIL_BIN=<promtail 3.5> npm run test:tools -- tests/tools/logs/lokiPromtail.test.ts)";
   process.stderr.write(`${suite} NOT RUN (reported as skipped): ${reason}\n`);
   return reason;
 }
