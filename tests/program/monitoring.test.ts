@@ -17,8 +17,8 @@ import {
   reveal,
   runEachStack,
   runProgram,
-  runWithServices,
   runningContainers,
+  servicesWith,
   uploadsOf,
 } from "./harness";
 
@@ -50,13 +50,30 @@ const prometheusYml = (r: ProgramRun) =>
   parse(fileIn(r, "prometheus", "/etc/prometheus/prometheus.yml")) as { scrape_configs: Job[] };
 const rules = (r: ProgramRun) => fileIn(r, "prometheus", "/etc/prometheus/rules/platform.yml");
 
-async function withConfig(stack: StackName, change: Record<string, unknown>): Promise<ProgramRun> {
+/** A stack's CLI config with the top-level keys of `change` replaced. */
+function configWith(stack: StackName, change: Record<string, unknown>): Record<string, string> {
   const config = { ...cliConfig(stack) };
   for (const [k, v] of Object.entries(change)) config[`${PROJECT}:${k}`] = JSON.stringify(v);
-  const r = await runProgram(config, stack);
+  return config;
+}
+
+/** The whole stack with configWith(stack, change). */
+async function withConfig(stack: StackName, change: Record<string, unknown>): Promise<ProgramRun> {
+  const r = await runProgram(configWith(stack, change), stack);
   if (r.error) throw r.error;
   return r;
 }
+
+/**
+ * The monitoring tier alone (fixtures/monitoring.ts) with a stack's CLI config: for what varies one
+ * monitoring setting, without running the whole stack again. Its baseline is `tier(stack)`.
+ */
+async function runMonitoring(stack: StackName, config = cliConfig(stack)): Promise<ProgramRun> {
+  const r = await runProgram(config, stack, { program: "./fixtures/monitoring" });
+  if (r.error) throw r.error;
+  return r;
+}
+const tier = (stack: StackName) => runMonitoring(stack);
 
 describe.each(STACKS)("the %s stack's monitoring", (stack) => {
   const cfg = parseStackConfig(projectValues(stack), PROJECT, stack, ROOT);
@@ -213,6 +230,47 @@ function byServiceAll(r: ProgramRun, service: string): RecordedResource[] {
   return runningContainers(r).filter((c) => labelsOf(c)["vpn-enterprise.service"] === service);
 }
 
+describe.each(STACKS)("the %s stack's monitoring tier alone (fixtures/monitoring.ts)", (stack) => {
+  test("records what the whole stack records for the tier: same names, inputs and options", async () => {
+    const alone = await tier(stack);
+    const whole = run(stack);
+    const names = new Set(alone.resources.map((x) => x.name));
+    const ofTier = whole.resources.filter(
+      (x) => labelsOf(x)["vpn-enterprise.tier"] === "monitoring",
+    );
+    expect(ofTier.length).toBeGreaterThan(0);
+    expect(ofTier.map((x) => x.name).filter((n) => !names.has(n))).toEqual([]);
+    // What reaches the tier from outside it: the data tier's ready (the exporters' gate) and, where
+    // the edge serves TLS (prod), its certificate: a gate, and the certificate rules in Prometheus's
+    // files (whose hash then differs). Those rules aside, the rest must be equal.
+    const allGroups = (r: ProgramRun) => (parse(rules(r)) as { groups: { name: string }[] }).groups;
+    const groups = (r: ProgramRun) => allGroups(r).filter((g) => g.name !== "vpn-certificates");
+    const certified = allGroups(whole).some((g) => g.name === "vpn-certificates");
+    if (certified) expect(groups(alone)).toEqual(groups(whole));
+    else expect(rules(alone)).toBe(rules(whole));
+    const comparable = (x: RecordedResource) => {
+      const own = {
+        ...x,
+        dependencies: x.dependencies.filter((u) => names.has(u.slice(u.lastIndexOf("::") + 2))),
+      };
+      if (!certified || !x.name.startsWith("vpn-prometheus-")) return own;
+      const uploads = ((x.inputs.uploads ?? []) as Obj[]).map((u) =>
+        u.file === "/etc/prometheus/rules/platform.yml" ? { ...u, content: "(compared above)" } : u,
+      );
+      return JSON.parse(
+        JSON.stringify({ ...own, inputs: { ...x.inputs, uploads } })
+          .replace(/(files-etc-prometheus)-[0-9a-f]{12}/g, "$1-(hash)")
+          .replace(/("vpn-enterprise.files-sha256","value":)"[0-9a-f]{64}"/g, '$1"(hash)"'),
+      ) as unknown;
+    };
+    const byName = new Map(whole.resources.map((x) => [x.name, x]));
+    for (const x of alone.resources) {
+      const y = byName.get(x.name);
+      expect([x.name, comparable(x)]).toEqual([x.name, y && comparable(y)]);
+    }
+  });
+});
+
 describe("switches", () => {
   test("monitoring.enabled false: no monitoring container, no stub_status, no monitoring logins", async () => {
     const r = await withConfig("prod", { monitoring: { enabled: false } });
@@ -234,7 +292,17 @@ describe("switches", () => {
   });
 
   test("disabling node-exporter removes its job, its container and the rules that need its metrics", async () => {
-    const r = await runWithServices("prod", { nodeExporter: { enabled: false } });
+    // The tier alone makes all of these while node-exporter is on: the checks below can fail.
+    const base = await tier("prod");
+    expect(services(base)).toContain("node-exporter");
+    expect(prometheusYml(base).scrape_configs.map((j) => j.job_name)).toContain("node-exporter");
+    for (const alert of ["DiskSpaceLow", "BackupTooOld", "BackupFailed"]) {
+      expect(rules(base)).toContain(`alert: ${alert}`);
+    }
+    const r = await runMonitoring(
+      "prod",
+      servicesWith("prod", { nodeExporter: { enabled: false } }),
+    );
     expect(services(r)).not.toContain("node-exporter");
     const jobs = prometheusYml(r).scrape_configs.map((j) => j.job_name);
     expect(jobs).not.toContain("node-exporter");
@@ -247,21 +315,28 @@ describe("switches", () => {
   });
 
   test("an exporter follows what it watches: Redis off takes redis-exporter and its job along", async () => {
-    const r = await runWithServices("dev", {
-      redis: { enabled: false },
-      api: { enabled: false },
-      provisioner: { enabled: false },
-    });
+    const base = await tier("dev");
+    expect(services(base)).toContain("redis-exporter");
+    expect(prometheusYml(base).scrape_configs.map((j) => j.job_name)).toContain("redis-exporter");
+    const r = await runMonitoring(
+      "dev",
+      servicesWith("dev", {
+        redis: { enabled: false },
+        api: { enabled: false },
+        provisioner: { enabled: false },
+      }),
+    );
     expect(services(r)).not.toContain("redis-exporter");
     expect(prometheusYml(r).scrape_configs.map((j) => j.job_name)).not.toContain("redis-exporter");
     expect(services(r)).toContain("postgres-exporter");
   });
 
   test("Promtail instead of Alloy: the same socket access and Loki, its own config", async () => {
-    const r = await runWithServices("prod", {
-      alloy: { enabled: false },
-      promtail: { enabled: true },
-    });
+    expect(services(await tier("prod"))).toContain("alloy");
+    const r = await runMonitoring(
+      "prod",
+      servicesWith("prod", { alloy: { enabled: false }, promtail: { enabled: true } }),
+    );
     expect(services(r)).not.toContain("alloy");
     const promtail = byService(r, "promtail");
     expect(promtail?.inputs.user).toBe("0:0");
@@ -278,13 +353,16 @@ describe("switches", () => {
   });
 
   test("a socket group instead of root: the shipper runs as its user with the group added", async () => {
-    const r = await withConfig("prod", {
-      monitoring: { dockerSocket: { groupId: 998 } },
-      services: {
-        ...(JSON.parse(cliConfig("prod")[`${PROJECT}:services`]) as Obj),
-        alloy: { user: "473:473" },
-      },
-    });
+    const r = await runMonitoring(
+      "prod",
+      configWith("prod", {
+        monitoring: { dockerSocket: { groupId: 998 } },
+        services: {
+          ...(JSON.parse(cliConfig("prod")[`${PROJECT}:services`]) as Obj),
+          alloy: { user: "473:473" },
+        },
+      }),
+    );
     const alloy = byService(r, "alloy");
     expect([alloy?.inputs.user, alloy?.inputs.groupAdds]).toEqual(["473:473", ["998"]]);
     expect(byService(r, "cadvisor")?.inputs.groupAdds).toEqual(["998"]);
@@ -294,27 +372,30 @@ describe("switches", () => {
       ["chown"],
       ["473:473", "/var/lib/alloy-storage"],
     ]);
-    expect(byService(run("prod"), "alloy-volume-owner")).toBeUndefined();
+    expect(byService(await tier("prod"), "alloy-volume-owner")).toBeUndefined();
   });
 
   test("Alertmanager gets the SMTP password and the webhook URL as secret files, never in its config", async () => {
     const smtp = "smtp-password-for-tests-123";
     const url = "https://hooks.example.com/services/T000/B000/secret-token";
-    const r = await withConfig("prod", {
-      secrets: { alertmanagerSmtpPassword: smtp, alertmanagerWebhookUrl: url },
-      services: {
-        ...(JSON.parse(cliConfig("prod")[`${PROJECT}:services`]) as Obj),
-        alertmanager: {
-          email: {
-            to: ["ops@example.com"],
-            from: "alerts@example.com",
-            smarthost: "smtp.example.com:587",
-            authUsername: "alerts",
+    const r = await runMonitoring(
+      "prod",
+      configWith("prod", {
+        secrets: { alertmanagerSmtpPassword: smtp, alertmanagerWebhookUrl: url },
+        services: {
+          ...(JSON.parse(cliConfig("prod")[`${PROJECT}:services`]) as Obj),
+          alertmanager: {
+            email: {
+              to: ["ops@example.com"],
+              from: "alerts@example.com",
+              smarthost: "smtp.example.com:587",
+              authUsername: "alerts",
+            },
+            webhook: { criticalOnly: true },
           },
-          webhook: { criticalOnly: true },
         },
-      },
-    });
+      }),
+    );
     const am = byService(r, "alertmanager");
     if (!am) throw new Error("no alertmanager");
     const config = fileIn(r, "alertmanager", "/etc/alertmanager/alertmanager.yml");
