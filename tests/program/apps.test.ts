@@ -28,8 +28,8 @@ type Obj = Record<string, unknown>;
 const run = runEachStack(STACKS, cliConfig);
 
 /**
- * The API, the web dashboard and Ollama alone (fixtures/appServices.ts) with `change` merged into
- * a stack's services: for what varies one app service, without running the whole stack again.
+ * The app tier alone (fixtures/appServices.ts) with `change` merged into a stack's services: for
+ * what varies one app service, without running the whole stack again.
  */
 async function runAppServices(
   stack: StackName,
@@ -323,6 +323,29 @@ describe.each(STACKS)("the %s stack's app tier", (stack) => {
       context: "examples/python-ai",
       dockerfile: "docker/python-ai/Dockerfile",
     });
+  });
+});
+
+describe.each(STACKS)("the %s stack's app tier alone (fixtures/appServices.ts)", (stack) => {
+  test("records what the whole stack records for the tier: same names, inputs and options", async () => {
+    const alone = await runAppServices(stack, {});
+    const whole = run(stack);
+    const names = new Set(alone.resources.map((x) => x.name));
+    const ofTier = whole.resources.filter((x) => labelsOf(x)["vpn-enterprise.tier"] === "app");
+    expect(ofTier.length).toBeGreaterThan(10);
+    expect(ofTier.map((x) => x.name).filter((n) => !names.has(n))).toEqual([]);
+    // What reaches the tier from outside it is the data tier's ready: the API's, the database
+    // manager's and the provisioner's gate. Dependencies on what the fixture does not make aside,
+    // every resource it records is the whole stack's.
+    const own = (x: RecordedResource) => ({
+      ...x,
+      dependencies: x.dependencies.filter((u) => names.has(u.slice(u.lastIndexOf("::") + 2))),
+    });
+    const byName = new Map(whole.resources.map((x) => [x.name, x]));
+    for (const x of alone.resources) {
+      const y = byName.get(x.name);
+      expect([x.name, own(x)]).toEqual([x.name, y && own(y)]);
+    }
   });
 });
 
