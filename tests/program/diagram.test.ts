@@ -1,10 +1,9 @@
 /**
  * The README's architecture diagram (scripts/diagram): it is the one the program gives for the prod
  * stack, it shows what a reader would look for (running services, routes, networks, volumes,
- * published ports) and loses a service that is switched off, mermaid's own parser reads it, and
- * the command's `--check` fails on a stale README.
+ * published ports) and loses a service that is switched off, and the command's `--check` fails on
+ * a stale README. Mermaid's own parser and the command run as a process: tests/tools/diagram.test.ts.
  */
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -24,7 +23,6 @@ import { ROOT, cliConfig } from "../stackFiles";
 import { ProgramRun, runProgram, runWithServices } from "./harness";
 
 const README = path.join(ROOT, "README.md");
-const TSX = path.join(ROOT, "node_modules", ".bin", "tsx");
 
 /** A successful run's resources as the renderer reads them. */
 function resourcesOf(r: ProgramRun): DiagramResource[] {
@@ -51,11 +49,6 @@ function catalogRoutes(r: ProgramRun): string[] {
 function nodeLines(mermaid: string, service: string): string[] {
   const id = `svc_${service.replace(/[^A-Za-z0-9]/g, "_")}`;
   return mermaid.split("\n").filter((l) => new RegExp(`\\b${id}\\b`).test(l));
-}
-
-function tsx(args: string[], input?: string): { status: number | null; out: string; err: string } {
-  const r = spawnSync(TSX, args, { cwd: ROOT, encoding: "utf8", input, timeout: 120_000 });
-  return { status: r.status, out: r.stdout, err: r.stderr };
 }
 
 let prod: ProgramRun;
@@ -251,31 +244,6 @@ describe("a service switched off", () => {
   });
 });
 
-describe("mermaid's own parser", () => {
-  test("reads the prod diagram as a flowchart", () => {
-    const r = tsx(["scripts/diagram/validate.ts"], prodMermaid);
-    expect([r.status, r.err]).toEqual([0, ""]);
-    expect(r.out).toBe("flowchart-v2\n");
-  });
-
-  test("reads the dev diagram too, where ports are published on the host's loopback", async () => {
-    const dev = renderMermaid(resourcesOf(await runProgram(cliConfig("dev"), "dev")), {
-      stack: "dev",
-    });
-    expect(dev).toContain('  host -->|"127.0.0.1:5432->5432"| svc_postgres\n');
-    expect(dev).not.toContain("internet");
-    const r = tsx(["scripts/diagram/validate.ts"], dev);
-    expect([r.status, r.err, r.out]).toEqual([0, "", "flowchart-v2\n"]);
-  });
-
-  test("refuses a broken one (so the check above can fail)", () => {
-    const broken = prodMermaid.replace('svc_api["api ×3<br/>', 'svc_api[["api ×3<br/>');
-    const r = tsx(["scripts/diagram/validate.ts"], broken);
-    expect(r.status).toBe(1);
-    expect(r.err).toMatch(/Parse error/);
-  });
-});
-
 describe("the nginx reader", () => {
   test("follows proxy_pass to its upstream's servers, past comments and quoted braces", () => {
     const conf = [
@@ -369,14 +337,5 @@ describe("npm run diagram", () => {
     expect(parseArgs(["--stack", "dev", "--print"])).toMatchObject({ mode: "print", stack: "dev" });
     expect(parseArgs(["--stack=prod", "--check"])).toMatchObject({ mode: "check", stack: "prod" });
     expect(parseArgs([])).toMatchObject({ mode: "write", stack: "prod", readme: README });
-  });
-
-  test("as a command: --print gives the harness's diagram, --check exits 1 on a stale copy", () => {
-    const printed = tsx(["scripts/diagram.ts", "--print"]);
-    expect([printed.status, printed.err]).toEqual([0, ""]);
-    expect(printed.out).toBe(prodMermaid);
-    const checked = tsx(["scripts/diagram.ts", "--check", "--readme", tempReadme(stale())]);
-    expect(checked.status).toBe(1);
-    expect(checked.err).toContain(STALE_MESSAGE);
   });
 });

@@ -1,6 +1,8 @@
 /**
- * The program runs of one `jest` run, kept by the jest parent process (globalSetup starts it,
- * globalTeardown stops it) and asked over a Unix socket by every test file (harness.ts):
+ * The program runs of one `jest` run, kept by a process of their own (globalSetup starts it with
+ * `tsx runPool.ts <dir>`, globalTeardown stops it) and asked over a Unix socket by every test file
+ * (harness.ts). Its own process, not jest's: a test that waits synchronously (spawnSync) in a run
+ * in band never holds up the pool. The pool:
  * - each distinct request runs once; every later ask reads the same recorded file;
  * - at most `size` runs at a time (one per core by default, VPN_PROGRAM_RUNNERS to change), each
  *   in a runner that keeps the SDK loaded between runs (child/record.ts).
@@ -17,6 +19,10 @@ import type { RunRequest } from "./runTypes";
 export interface PoolAsk {
   readonly key: string;
   readonly request: RunRequest;
+}
+/** What globalTeardown sends: the pool answers with its summary and ends. */
+export interface PoolStop {
+  readonly stop: true;
 }
 export type PoolAnswer = { readonly file: string } | { readonly failed: string };
 
@@ -117,7 +123,13 @@ export class RunPool {
       socket.on("data", (b: Buffer) => {
         text += b.toString("utf8");
         if (!text.includes("\n")) return;
-        const ask = JSON.parse(text.slice(0, text.indexOf("\n"))) as PoolAsk;
+        const ask = JSON.parse(text.slice(0, text.indexOf("\n"))) as PoolAsk | PoolStop;
+        if ("stop" in ask) {
+          socket.end(`${JSON.stringify({ summary: this.summary() })}\n`, () => {
+            void this.close().then(() => process.exit(0));
+          });
+          return;
+        }
         void this.answer(ask).then((answer) => socket.end(`${JSON.stringify(answer)}\n`));
       });
       socket.on("error", () => undefined);
@@ -199,4 +211,17 @@ export function poolSize(): number {
   const given = Number(process.env.VPN_PROGRAM_RUNNERS);
   if (Number.isInteger(given) && given > 0) return given;
   return Math.max(1, os.availableParallelism());
+}
+
+// `tsx runPool.ts <dir>`: the pool of a jest run, listening at <dir>/pool.sock; it prints `ready`
+// once it listens, and ends when asked to stop or when its parent closes its stdin.
+if (require.main === module) {
+  const dir = process.argv[2];
+  if (!dir) throw new Error("usage: runPool.ts <directory>");
+  const pool = new RunPool(dir, poolSize());
+  void pool.listen().then(() => process.stdout.write("ready\n"));
+  process.stdin.resume();
+  process.stdin.on("end", () => {
+    void pool.close().then(() => process.exit(0));
+  });
 }
