@@ -1,12 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import {
-  CATALOG,
-  CatalogEntry,
-  STATEFUL_SERVICES,
-  ServiceName,
-  StatefulServiceName,
-} from "../config/catalog";
+import { CATALOG, CatalogEntry, ServiceName } from "../config/catalog";
 import { StackConfig } from "../config/load";
 import { processBudgets } from "../config/processes";
 import { publicUrl } from "../config/schema";
@@ -20,7 +14,7 @@ import { TierNetworks } from "./network";
 import { GRAFANA_PATH } from "./observability/grafana";
 import { MonitoringTier, createMonitoring } from "./observability/tier";
 import { PlatformSecrets } from "./secrets";
-import { dataVolumeName, serviceVolume } from "./volume";
+import { stackVolumes } from "./volume";
 import { ResolvedImage } from "./image";
 import { internalUrl } from "./workload";
 
@@ -148,40 +142,7 @@ export class Platform extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    // Volumes belong to the platform, not to the service: disabling a service keeps its data.
-    // A disabled service keeps its volume unless its dataProtection says keepWhenDisabled: false.
-    const volumes: Partial<Record<StatefulServiceName, docker.Volume>> = {};
-    for (const service of STATEFUL_SERVICES) {
-      const svc = cfg.services[service];
-      if (!svc.enabled && !svc.dataProtection.keepWhenDisabled) continue;
-      volumes[service] = serviceVolume(
-        `${name}-${service}-data`,
-        {
-          dockerName: dataVolumeName(cfg.namePrefix, service),
-          labels: { ...labels, "vpn-enterprise.service": service },
-          protection: cfg.services[service].dataProtection,
-        },
-        this,
-      );
-    }
-    // The guide's api-logs: replicas append to their own files. Logs are not data, so never
-    // protected; kept after the stack unless the stack's dataProtection lets its volumes go.
-    const apiLogs =
-      cfg.services.api.logs === "volume"
-        ? serviceVolume(
-            `${name}-api-logs`,
-            {
-              dockerName: `${cfg.namePrefix}-api-logs`,
-              labels: { ...labels, "vpn-enterprise.service": "api" },
-              protection: {
-                protect: false,
-                retainOnDelete: cfg.volumeProtection.retainOnDelete,
-                keepWhenDisabled: true,
-              },
-            },
-            this,
-          )
-        : undefined;
+    const { data: volumes, apiLogs } = stackVolumes(name, cfg, labels, this);
     const allVolumes: Record<string, docker.Volume> = { ...volumes };
     if (apiLogs) allVolumes.apiLogs = apiLogs;
     this.volumeNames = pulumi.output(

@@ -1,5 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { STATEFUL_SERVICES, StatefulServiceName } from "../config/catalog";
+import { StackConfig } from "../config/load";
 import { DataProtection } from "../config/schema";
 import { dockerLabels } from "./labels";
 
@@ -43,4 +45,57 @@ export function volumeOf<K extends string>(
   const v = volumes[service];
   if (!v) throw new Error(`${service} is enabled but the platform made no volume for it`);
   return v;
+}
+
+/** The stack's volumes: one per stateful service that keeps one, and the API's logs volume. */
+export interface StackVolumes {
+  readonly data: Partial<Record<StatefulServiceName, docker.Volume>>;
+  /** The guide's api-logs, when services.api.logs is "volume". */
+  readonly apiLogs: docker.Volume | undefined;
+}
+
+/**
+ * The stack's volumes, children of the Platform (`parent`): they belong to the stack, not to the
+ * service, so disabling a service keeps its data, unless its dataProtection says
+ * keepWhenDisabled: false.
+ */
+export function stackVolumes(
+  name: string,
+  cfg: StackConfig,
+  labels: Readonly<Record<string, string>>,
+  parent: pulumi.Resource,
+): StackVolumes {
+  const data: Partial<Record<StatefulServiceName, docker.Volume>> = {};
+  for (const service of STATEFUL_SERVICES) {
+    const svc = cfg.services[service];
+    if (!svc.enabled && !svc.dataProtection.keepWhenDisabled) continue;
+    data[service] = serviceVolume(
+      `${name}-${service}-data`,
+      {
+        dockerName: dataVolumeName(cfg.namePrefix, service),
+        labels: { ...labels, "vpn-enterprise.service": service },
+        protection: svc.dataProtection,
+      },
+      parent,
+    );
+  }
+  // The guide's api-logs: replicas append to their own files. Logs are not data, so never
+  // protected; kept after the stack unless the stack's dataProtection lets its volumes go.
+  const apiLogs =
+    cfg.services.api.logs === "volume"
+      ? serviceVolume(
+          `${name}-api-logs`,
+          {
+            dockerName: `${cfg.namePrefix}-api-logs`,
+            labels: { ...labels, "vpn-enterprise.service": "api" },
+            protection: {
+              protect: false,
+              retainOnDelete: cfg.volumeProtection.retainOnDelete,
+              keepWhenDisabled: true,
+            },
+          },
+          parent,
+        )
+      : undefined;
+  return { data, apiLogs };
 }
