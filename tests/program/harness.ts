@@ -130,14 +130,16 @@ function hashTree(file: string, hash: ReturnType<typeof createHash>): void {
 }
 
 /**
- * What the program reads outside the project for this config: the files and directories an
- * absolute path in it names (a test's own migrations directory, written between two runs). The
- * project's own files do not change during a jest run.
+ * What the program reads outside the project for this config: the files and directories under the
+ * temporary directory that a path in it names (a test's own migrations directory, written between
+ * two runs). The project's own files do not change during a jest run; host paths in a config
+ * (the Docker socket, `/`) are passed on, never read.
  */
 function externalInputs(config: Readonly<Record<string, string>>): string {
   const hash = createHash("sha256");
+  const tmp = [os.tmpdir(), fs.realpathSync(os.tmpdir())].map((d) => `${d}${path.sep}`);
   for (const value of strings(config)) {
-    if (path.isAbsolute(value) && fs.existsSync(value)) hashTree(value, hash);
+    if (tmp.some((d) => value.startsWith(d)) && fs.existsSync(value)) hashTree(value, hash);
   }
   return hash.digest("hex");
 }
