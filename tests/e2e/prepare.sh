@@ -14,8 +14,9 @@
 #                      beside the checkout, else /work/shared, where this project's machines have it)
 #   VPN_E2E_PULUMI_DIR where the CLI and the plugins go (default /opt/vpn-e2e/pulumi); the suite
 #                      finds them there
-#   VPN_E2E_IMAGE_GROUPS  the stand-in groups to build (default: core monitoring; the e2e stacks
-#                      run neither n8n nor Ollama, the `apps` group)
+#   VPN_E2E_IMAGE_GROUPS  the stand-in groups to build (default: core monitoring apps; the prod
+#                      stack runs n8n and Ollama, the `apps` group: real builds, about 8 minutes
+#                      on 2 cores the first time, seconds afterwards)
 # Idempotent: the toolchain is unpacked again only when the archive changed, and build.sh rebuilds
 # only what changed (seconds otherwise).
 set -euo pipefail
@@ -31,7 +32,7 @@ fi
 DEST=${VPN_E2E_PULUMI_DIR:-/opt/vpn-e2e/pulumi}
 ARCHIVE=$SHARED/pulumi-toolchain/pulumi-toolchain-linux-amd64.tar.xz
 BUILD=$SHARED/e2e-images/build.sh
-read -r -a GROUPS_WANTED <<<"${VPN_E2E_IMAGE_GROUPS:-core monitoring}"
+read -r -a GROUPS_WANTED <<<"${VPN_E2E_IMAGE_GROUPS:-core monitoring apps}"
 
 log() { printf '[e2e-prepare] %s\n' "$*" >&2; }
 die() {
