@@ -14,7 +14,7 @@ import { ChildProcess, spawn } from "child_process";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import type { RunRequest } from "./runTypes";
+import { RUNNER_ANSWER, RunRequest } from "./runTypes";
 
 export interface PoolAsk {
   readonly key: string;
@@ -42,6 +42,7 @@ function spawnRunner(): ChildProcess {
 /** A persistent runner: one run at a time, answers as lines. */
 class Runner {
   private readonly proc = spawnRunner();
+  /** The last of what the runner printed besides its answers. */
   private stderr = "";
   private pending: ((answer: PoolAnswer) => void) | undefined;
   private lineBuffer = "";
@@ -59,7 +60,13 @@ class Runner {
       while ((at = this.lineBuffer.indexOf("\n")) >= 0) {
         const line = this.lineBuffer.slice(0, at);
         this.lineBuffer = this.lineBuffer.slice(at + 1);
-        const parsed = JSON.parse(line) as { done: string } | { failed: string };
+        // What the program prints is kept with its stderr, for a failure's message.
+        if (!line.startsWith(RUNNER_ANSWER)) {
+          this.stderr = (this.stderr + line + "\n").slice(-20_000);
+          continue;
+        }
+        const parsed = JSON.parse(line.slice(RUNNER_ANSWER.length)) as
+          { done: string } | { failed: string };
         // A runner that failed ends: it takes no other run.
         if (!("done" in parsed)) this.retired = true;
         this.settle("done" in parsed ? { file: parsed.done } : parsed);

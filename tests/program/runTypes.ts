@@ -19,6 +19,9 @@ export interface StackReferenceFixture {
 export const MOCK_KEY_PEM = "-----BEGIN PRIVATE KEY-----\nmock-key\n-----END PRIVATE KEY-----\n";
 export const MOCK_CERT_PEM = "-----BEGIN CERTIFICATE-----\nmock-cert\n-----END CERTIFICATE-----\n";
 
+/** What starts a runner's answer line (child/record.ts): anything else it prints is the program's. */
+export const RUNNER_ANSWER = "vpn-program-runner-answer ";
+
 export interface RunRequest {
   /** The program's absolute path (index.ts, or a fixture). */
   readonly program: string;

@@ -9,7 +9,8 @@
  * observes it, as an unhandled rejection, instead of being pinned on whichever test is running.
  *
  * Protocol: one request per line on stdin, `{ request, out }`; the RecordedRun is written to `out`
- * and `{ done: out }` (or `{ failed }`) printed as a line. The SDK is loaded once; each run
+ * and `{ done: out }` (or `{ failed }`) printed on a line of its own after ANSWER (whatever the
+ * program itself prints is left around it). The SDK is loaded once; each run
  * gets a store of its own (the SDK's withLocalStorage, as the Automation API runs inline programs)
  * and a fresh copy of the project's modules. While a run is in progress stdin does not hold the
  * event loop, so a run held by a failed gate ends as the language host's does, when the loop runs
@@ -29,7 +30,7 @@ import type {
   RecordedResource,
   RunRequest,
 } from "../runTypes";
-import { MOCK_CERT_PEM, MOCK_KEY_PEM } from "../runTypes";
+import { MOCK_CERT_PEM, MOCK_KEY_PEM, RUNNER_ANSWER as ANSWER } from "../runTypes";
 
 // Every Output records the stack of its creation (debuggablePromise): formatting those stacks,
 // let alone mapping them back to the TypeScript, costs more than the program itself. Recorded
@@ -321,12 +322,11 @@ async function serve(): Promise<void> {
       process.stdin.resume();
       fs.writeFileSync(`${out}.tmp`, JSON.stringify(done));
       fs.renameSync(`${out}.tmp`, out);
-      process.stdout.write(`${JSON.stringify({ done: out })}\n`);
+      process.stdout.write(`\n${ANSWER}${JSON.stringify({ done: out })}\n`);
     } catch (e) {
       // The runner itself failed: it answers and ends, and the pool starts another.
-      process.stdout.write(`${JSON.stringify({ failed: describe(e).stack ?? String(e) })}\n`, () =>
-        process.exit(1),
-      );
+      const failed = { failed: describe(e).stack ?? String(e) };
+      process.stdout.write(`\n${ANSWER}${JSON.stringify(failed)}\n`, () => process.exit(1));
       return;
     }
   }
