@@ -14,16 +14,17 @@ trap 'rm -f "$log"' EXIT
 
 layers=(test test:tools test:images test:e2e)
 statuses=()
+times=()
 for layer in "${layers[@]}"; do
   start=$SECONDS
   npm run "$layer" 2>&1 | tee -a "$log"
   statuses+=("${PIPESTATUS[0]}")
-  echo "npm run $layer: exit ${statuses[-1]}, $((SECONDS - start)) s" | tee -a "$log.times"
+  times+=("npm run $layer: exit ${statuses[-1]}, $((SECONDS - start)) s")
+  echo "${times[-1]}"
 done
 
 echo
-cat "$log.times"
-rm -f "$log.times"
+printf '%s\n' "${times[@]}"
 grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$log" |
   awk -v runs="${#layers[@]}" '{ p += $1; f += $3; s += $5; n++ }
     END {
