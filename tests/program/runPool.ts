@@ -29,7 +29,7 @@ export type PoolAnswer = { readonly file: string } | { readonly failed: string }
 const ROOT = path.resolve(__dirname, "..", "..");
 const CHILD = path.join(__dirname, "child", "record.ts");
 /** A run that has not answered by then has hung. */
-export const RUN_TIMEOUT_MS = 120_000;
+const RUN_TIMEOUT_MS = 120_000;
 
 function spawnRunner(): ChildProcess {
   return spawn(process.execPath, ["--require", "tsx/cjs", CHILD], {
@@ -115,8 +115,8 @@ export class RunPool {
   private readonly runners = new Set<Runner>();
   private active = 0;
   private asked = 0;
-  /** Each run's mode and how long it took, for the summary. */
-  readonly timings: number[] = [];
+  /** How long each run took, for the summary. */
+  private readonly timings: number[] = [];
 
   constructor(
     readonly dir: string,

@@ -101,10 +101,10 @@ function jobFor(request: RunRequest, containerName: string): JobResult {
 }
 
 /**
- * Runs `request`'s program and records it. `idle` resolves (false) once the run can make no more
- * progress: the end of a run that a failed gate holds.
+ * Runs `request`'s program and records it. A run that a failed gate holds ends when the event
+ * loop runs dry (`drained`), as the language host's does.
  */
-async function record(request: RunRequest, idle: () => Promise<false>): Promise<RecordedRun> {
+async function record(request: RunRequest): Promise<RecordedRun> {
   const registered = new Map<string, Omit<RecordedResource, "inputs">>();
   const inputs = new Map<string, Record<string, unknown>>();
   const generatedSecrets: string[] = [];
@@ -193,7 +193,7 @@ async function record(request: RunRequest, idle: () => Promise<false>): Promise<
   }
   let error = thrown;
   // Every registration first, as the engine waits for them. A failed gate leaves registrations
-  // that never finish: then the run goes idle before they do, and what settled is recorded.
+  // that never finish: then the event loop runs dry before they do, and what settled is recorded.
   // waitForRPCs is the SDK's own (internal) wait, which disconnect() starts with.
   const sdk = settings as unknown as { waitForRPCs(): Promise<void> };
   const registeredAll = await Promise.race([
@@ -204,7 +204,7 @@ async function record(request: RunRequest, idle: () => Promise<false>): Promise<
         return true;
       },
     ),
-    idle(),
+    drained(),
   ]);
   // A turn of the event loop, so a rejection that nothing handled is reported as unhandled before
   // the exports are read (reading them handles it).
@@ -234,7 +234,7 @@ async function record(request: RunRequest, idle: () => Promise<false>): Promise<
       error ??= describe(e);
     });
   } else {
-    await Promise.race([Promise.all(reads), idle()]);
+    await Promise.race([Promise.all(reads), drained()]);
   }
   const outputs: RecordedRun["outputs"] = {};
   exported.forEach(([key], i) => {
@@ -252,8 +252,8 @@ async function record(request: RunRequest, idle: () => Promise<false>): Promise<
   return { resources, outputs, generatedSecrets, containers, unhandled, thrown, error };
 }
 
-/** The end of the event loop's work: the language host's own end of a program. */
 const drainListeners = new Set<() => void>();
+/** The end of the event loop's work: the language host's own end of a program. */
 function drained(): Promise<false> {
   return new Promise((resolve) => {
     const listener = () => {
@@ -316,7 +316,7 @@ async function serve(): Promise<void> {
       // The run alone may hold the event loop: stdin waits until it is over.
       process.stdin.pause();
       stdin.unref();
-      const done = await store.withLocalStorage(() => record(request, drained));
+      const done = await store.withLocalStorage(() => record(request));
       forgetDrained();
       stdin.ref();
       process.stdin.resume();
